@@ -1,0 +1,6 @@
+"""Online detectors: pure Python, no Kafka or Faust, state as plain JSON."""
+
+from detectors.level import LevelDetector
+from detectors.verdict import Verdict
+
+__all__ = ["LevelDetector", "Verdict"]

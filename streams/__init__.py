@@ -1,0 +1,1 @@
+"""kohta's streaming side: the Faust app, its topics, codecs, agents and metrics."""

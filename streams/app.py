@@ -1,0 +1,101 @@
+"""Building the Faust app: configuration, tables, topics, the agent, the timer, /metrics.
+
+Everything is made by :func:`create_app` from settings, so that a test (or a
+second worker in one process) gets its own app, tables and Prometheus registry.
+"""
+
+from __future__ import annotations
+
+import time
+
+import faust
+from prometheus_client import CollectorRegistry, generate_latest
+
+from streams import codecs, internal
+from streams.engine import Engine
+from streams.processor import Processor, Sinks
+from streams.settings import KohtaSettings
+from streams.telemetry import PipelineTelemetry
+
+
+def _faust_app(settings: KohtaSettings) -> faust.App:
+    consumer = settings.consumer
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store="memory://",
+        datadir=str(settings.data_dir),
+        topic_partitions=settings.topics.partitions,
+        topic_replication_factor=settings.topics.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=consumer.session_timeout_seconds,
+        broker_rebalance_timeout=consumer.rebalance_timeout_seconds,
+        broker_heartbeat_interval=consumer.heartbeat_interval_seconds,
+        broker_commit_interval=consumer.commit_interval_seconds,
+        stream_recovery_delay=0.0,
+        web_enabled=True,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        web_port=settings.web_port,
+        # Table contents hold business data: never served over HTTP.
+        web_tables_enabled=False,
+        web_router_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+    )
+
+
+def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = None) -> faust.App:
+    registry = registry if registry is not None else CollectorRegistry()
+    codec = codecs.register()
+    app = _faust_app(settings)
+    topics = settings.topics
+
+    def table(name: str) -> faust.Table:
+        created = app.Table(name, partitions=topics.partitions)
+        # Faust takes table serializers from model types only; plain dicts get ours
+        # before the changelog topic (made lazily) reads them.
+        created.key_serializer = created.value_serializer = codec
+        return created
+
+    engine = Engine(
+        settings,
+        windows=table("kohta-windows"),
+        detectors=table("kohta-detectors"),
+        alerts=table("kohta-alerts"),
+    )
+    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    source = app.topic(topics.touchpoints, topics.repartition, **raw)
+    sinks = Sinks(
+        alerts=app.topic(topics.alerts, **raw),
+        dead_letter=app.topic(topics.dead_letter, **raw),
+        repartition=app.topic(topics.repartition, partitions=topics.partitions, **raw),
+    )
+    telemetry = PipelineTelemetry(
+        registry, channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
+    )
+    processor = Processor(settings, engine, telemetry, sinks)
+
+    # Concurrency 1: Faust may commit past an in-flight message with more
+    # (faust-streaming#606), and per-partition order is what windows rely on.
+    @app.agent(source, name="kohta-process", concurrency=1)
+    async def process(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            await processor.handle(event.message)
+
+    @app.timer(interval=settings.windows.tick_interval_seconds)
+    async def tick() -> None:
+        # Each worker ticks the partitions it owns, through the topic, so that the
+        # close runs inside that partition's stream and its table writes land in
+        # that partition's changelog.
+        payload = internal.encode_tick(time.time())
+        for tp in app.assignor.assigned_actives():
+            if tp.topic == topics.repartition:
+                await sinks.repartition.send(value=payload, partition=tp.partition)
+
+    @app.page("/metrics")
+    async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:
+        # aiohttp refuses a charset inside content_type; the text format is UTF-8 anyway.
+        return web.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
+
+    return app

@@ -1,0 +1,138 @@
+"""What the Faust agent does with each message: decode, route, process, send.
+
+The agent hands every message here. Per-key state goes through the engine into
+Faust tables; this class holds no per-key state of its own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from faust.types import TopicT
+from faust.types.tuples import Message
+
+from streams import internal
+from streams.engine import Engine, Outcome
+from streams.events import TouchpointEvent
+from streams.settings import KohtaSettings
+from streams.telemetry import PipelineTelemetry
+from streams.validation import decode_message
+
+REASON_LATE = "late"
+
+
+@dataclass(frozen=True, slots=True)
+class Sinks:
+    alerts: TopicT
+    dead_letter: TopicT
+    repartition: TopicT
+
+
+class Processor:
+    def __init__(
+        self, settings: KohtaSettings, engine: Engine, telemetry: PipelineTelemetry, sinks: Sinks
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.telemetry = telemetry
+        self.sinks = sinks
+        self._repartition_topic = settings.topics.repartition
+
+    async def handle(self, message: Message) -> None:
+        wall_now = time.time()
+        self.telemetry.messages.labels(topic=message.topic).inc()
+        if message.topic == self._repartition_topic:
+            payload = internal.decode(message.value)
+            if isinstance(payload, internal.Tick):
+                await self._emit(self.engine.close_due(message.partition, wall_now), wall_now)
+                self._record_partition(message.partition, wall_now)
+                self.telemetry.record_open_alerts(self.engine.alerts.values())
+                return
+            await self._process(message.partition, payload.events, payload.origin, None, wall_now)
+            return
+        origin = internal.Origin(message.topic, message.partition, message.offset)
+        decoded = decode_message(
+            message.value,
+            now=wall_now,
+            max_message_bytes=self.settings.max_message_bytes,
+            max_batch_events=self.settings.max_batch_events,
+        )
+        for rejection in decoded.rejections:
+            await self._dead_letter(rejection.raw, rejection.reason, rejection.detail, origin, rejection.index)
+        local: list[TouchpointEvent] = []
+        foreign: dict[str, list[TouchpointEvent]] = defaultdict(list)
+        for event in decoded.events:
+            if self.engine.owner(event.channel) == message.partition:
+                local.append(event)
+            else:
+                foreign[event.channel].append(event)
+        for channel, events in foreign.items():
+            await self._forward(channel, events, origin)
+        # A lone event that turns out late goes to the dead letters exactly as it came.
+        whole = message.value if len(decoded.events) == 1 and not decoded.rejections else None
+        await self._process(message.partition, local, origin, whole, wall_now)
+
+    async def _process(
+        self,
+        partition: int,
+        events: list[TouchpointEvent],
+        origin: internal.Origin,
+        whole_message: bytes | None,
+        wall_now: float,
+    ) -> None:
+        outcome = self.engine.absorb(partition, events, wall_now)
+        accepted = Counter(event.channel for event in events)
+        for event in outcome.late:
+            accepted[event.channel] -= 1
+            self.telemetry.events.labels(channel=self.telemetry.channel(event.channel), outcome="late").inc()
+            raw = whole_message if whole_message is not None else orjson.dumps(event.to_json_dict())
+            await self._dead_letter(raw, REASON_LATE, "event time is behind the window close", origin, None)
+        for channel, count in accepted.items():
+            if count:
+                self.telemetry.events.labels(channel=self.telemetry.channel(channel), outcome="accepted").inc(count)
+        await self._emit(outcome, wall_now)
+
+    async def _forward(self, channel: str, events: list[TouchpointEvent], origin: internal.Origin) -> None:
+        await self.sinks.repartition.send(
+            key=channel.encode(),
+            value=internal.encode_forward(origin, events),
+            partition=self.engine.owner(channel),
+        )
+        self.telemetry.events.labels(channel=self.telemetry.channel(channel), outcome="forwarded").inc(
+            len(events)
+        )
+
+    async def _dead_letter(
+        self, raw: bytes, reason: str, detail: str, origin: internal.Origin, index: int | None
+    ) -> None:
+        headers: list[tuple[str, bytes]] = [
+            ("kohta-reason", reason.encode()),
+            ("kohta-detail", detail.encode()),
+            ("kohta-source-topic", origin.topic.encode()),
+            ("kohta-source-partition", str(origin.partition).encode()),
+            ("kohta-source-offset", str(origin.offset).encode()),
+        ]
+        if index is not None:
+            headers.append(("kohta-batch-index", str(index).encode()))
+        await self.sinks.dead_letter.send(value=raw, headers=headers)
+        self.telemetry.rejected.labels(reason=reason).inc()
+
+    async def _emit(self, outcome: Outcome, wall_now: float) -> None:
+        for window in outcome.closed:
+            self.telemetry.close_lag.observe(max(0.0, wall_now - window.end))
+        for result in outcome.results:
+            self.telemetry.record_result(result)
+        for record in outcome.alerts:
+            await self.sinks.alerts.send(key=record["series"].encode(), value=orjson.dumps(record))
+            self.telemetry.record_alert(record)
+        if outcome.alerts:
+            self.telemetry.record_open_alerts(self.engine.alerts.values())
+
+    def _record_partition(self, partition: int, wall_now: float) -> None:
+        watermark: Any = self.engine.clocks.watermark(partition, wall_now)
+        if watermark is not None:
+            self.telemetry.watermark.labels(partition=str(partition)).set(watermark)

@@ -1,0 +1,173 @@
+"""Settings: one YAML file plus ``KOHTA_``-prefixed environment overrides.
+
+Precedence, highest first: keyword arguments, environment (``KOHTA_BROKER``,
+``KOHTA_WINDOWS__SIZE_SECONDS`` with ``__`` between nested names), the YAML file,
+the defaults below. The YAML file is ``--config``, else ``$KOHTA_CONFIG``, else
+``config/kohta.yaml`` of this checkout.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+NAME_PATTERN = r"^[a-z0-9_]{1,64}$"
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kohta.yaml"
+
+
+class TopicSettings(BaseModel):
+    touchpoints: str = "kohta.touchpoints"
+    # Events whose message sits in another partition than their channel's are
+    # forwarded here, so that every channel's state lives in exactly one partition.
+    repartition: str = "kohta.touchpoints-repartition"
+    alerts: str = "kohta.alerts"
+    dead_letter: str = "kohta.deadletter"
+    partitions: int = Field(4, ge=1, le=1024)
+    replication_factor: int = Field(1, ge=1)
+
+
+class WindowSettings(BaseModel):
+    size_seconds: float = Field(60.0, gt=0)
+    allowed_lateness_seconds: float = Field(120.0, ge=0)
+    # A partition with no events for this long (wall clock) lets its event clock
+    # follow the wall clock, so that a silent channel still closes its windows.
+    idle_timeout_seconds: float = Field(30.0, gt=0)
+    tick_interval_seconds: float = Field(1.0, gt=0)
+
+
+class EventFilter(BaseModel):
+    """Which events a count takes: every listed field must match one of its values."""
+
+    model_config = {"extra": "forbid"}
+
+    type: list[str] | None = None
+    touchpoint: list[str] | None = None
+    segment: list[str] | None = None
+    survey: list[str] | None = None
+
+
+class MetricSpec(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    name: str = Field(pattern=NAME_PATTERN)
+    kind: Literal["count", "ratio"]
+    description: str = ""
+    where: EventFilter | None = None
+    numerator: EventFilter | None = None
+    denominator: EventFilter | None = None
+    channels: list[str] | None = None
+    by_touchpoint: bool = False
+    # Which way is bad; a deviation the other way is not alerted.
+    bad_direction: Literal["up", "down", "both"] = "both"
+
+    @model_validator(mode="after")
+    def _filters_fit_kind(self) -> MetricSpec:
+        if self.kind == "count" and (self.where is None or self.numerator or self.denominator):
+            raise ValueError(f"count metric {self.name!r} takes `where` only")
+        if self.kind == "ratio" and (self.where or self.numerator is None or self.denominator is None):
+            raise ValueError(f"ratio metric {self.name!r} takes `numerator` and `denominator`")
+        return self
+
+    def applies_to(self, channel: str) -> bool:
+        return self.channels is None or channel in self.channels
+
+
+class DetectorSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    threshold: float = Field(4.0, gt=0)
+    warmup: int = Field(10, ge=1)
+    fading_factor: float = Field(0.05, gt=0, le=1)
+
+
+class AlertSettings(BaseModel):
+    open_after_windows: int = Field(1, ge=1)
+    resolve_after_windows: int = Field(2, ge=1)
+
+
+class ConsumerSettings(BaseModel):
+    # Faust's defaults make a group join take ~30 s on the embedded broker; these
+    # bring it to a few seconds while still tolerating a busy worker.
+    session_timeout_seconds: float = 10.0
+    rebalance_timeout_seconds: float = 10.0
+    heartbeat_interval_seconds: float = 1.0
+    commit_interval_seconds: float = 1.0
+
+
+class KohtaSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KOHTA_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    app_id: str = "kohta"
+    broker: str = "kafka://127.0.0.1:19092"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    data_dir: Path = Path(".kohta")
+    log_level: str = "info"
+    # Channels named here always get their own label values and state; others are
+    # discovered up to the cap, and past it are counted under `other`.
+    channels: list[str] = Field(default_factory=list)
+    max_discovered_channels: int = Field(50, ge=0)
+    max_message_bytes: int = Field(1_000_000, ge=1024)
+    max_batch_events: int = Field(1_000, ge=1)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    windows: WindowSettings = Field(default_factory=WindowSettings)
+    detector: DetectorSettings = Field(default_factory=DetectorSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    metrics: list[MetricSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _metric_names_unique(self) -> KohtaSettings:
+        names = [m.name for m in self.metrics]
+        duplicated = {n for n in names if names.count(n) > 1}
+        if duplicated:
+            raise ValueError(f"metric names must be unique: {sorted(duplicated)}")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_file = settings_cls.model_config.get("yaml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if yaml_file is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file))
+        return tuple(sources)
+
+
+def config_path(path: Path | str | None = None) -> Path | None:
+    if path is not None:
+        return Path(path)
+    if env := os.environ.get("KOHTA_CONFIG"):
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None
+
+
+def load_settings(path: Path | str | None = None, **overrides: Any) -> KohtaSettings:
+    """Build settings from the YAML file at ``path`` (see module doc) and the environment."""
+    chosen = config_path(path)
+    if chosen is not None and not chosen.exists():
+        raise FileNotFoundError(f"config file not found: {chosen}")
+
+    # pydantic-settings reads the YAML path from the class config, so the chosen
+    # file is bound to a throwaway subclass rather than to shared state.
+    class _FromFile(KohtaSettings):
+        model_config = SettingsConfigDict(yaml_file=chosen)
+
+    return _FromFile(**overrides)

@@ -1,0 +1,12 @@
+"""Synthetic CX touchpoint events for demos, tests and benchmarks (no Kafka).
+
+Per channel, events arrive as Poisson processes whose rate follows a daily
+rhythm (quiet around 03:00 UTC, peaks late morning and evening) and a weekly
+one (weekend busier for shopping, quieter for service and billing). Incidents
+distort the traffic the way real outages do, to give detectors something to
+find. See :func:`generate_events`.
+"""
+
+from .generator import INCIDENT_KINDS, Incident, generate_events
+
+__all__ = ["INCIDENT_KINDS", "Incident", "generate_events"]

@@ -1,0 +1,149 @@
+"""Prometheus metrics of the worker, on a registry handed in (one per app, one per test).
+
+Label values come from the configured channels and metrics, or from a capped set
+of discovered channels and touchpoints; past the cap they read ``other``. Event
+ids and customer ids are never labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from streams.alerting import WindowResult
+
+OTHER = "other"
+
+
+class LabelGuard:
+    """Admits configured values always, and up to ``cap`` discovered ones."""
+
+    def __init__(self, configured: Iterable[str], cap: int, overflow: Counter, dimension: str) -> None:
+        self._configured = frozenset(configured)
+        self._discovered: set[str] = set()
+        self._cap = cap
+        self._overflow = overflow.labels(dimension=dimension)
+
+    def __call__(self, value: str | None) -> str:
+        if value is None:
+            return ""
+        if value in self._configured or value in self._discovered:
+            return value
+        if len(self._discovered) < self._cap:
+            self._discovered.add(value)
+            return value
+        self._overflow.inc()
+        return OTHER
+
+
+class PipelineTelemetry:
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        *,
+        channels: Iterable[str],
+        max_discovered_channels: int,
+        max_discovered_touchpoints: int = 100,
+    ) -> None:
+        self.events = Counter(
+            "kohta_events_total",
+            "Touchpoint events by channel and outcome (accepted, late, forwarded).",
+            ["channel", "outcome"],
+            registry=registry,
+        )
+        self.rejected = Counter(
+            "kohta_dead_letters_total",
+            "Messages or events sent to the dead-letter topic, by reason.",
+            ["reason"],
+            registry=registry,
+        )
+        self.messages = Counter(
+            "kohta_messages_total", "Kafka messages read, by topic.", ["topic"], registry=registry
+        )
+        overflow = Counter(
+            "kohta_label_overflow_total",
+            "Label values folded into `other` because their cap was reached.",
+            ["dimension"],
+            registry=registry,
+        )
+        cap = Gauge(
+            "kohta_label_values_cap", "Discovered label values allowed.", ["dimension"], registry=registry
+        )
+        cap.labels(dimension="channel").set(max_discovered_channels)
+        cap.labels(dimension="touchpoint").set(max_discovered_touchpoints)
+        self.channel = LabelGuard(channels, max_discovered_channels, overflow, "channel")
+        self.touchpoint = LabelGuard((), max_discovered_touchpoints, overflow, "touchpoint")
+        series_labels = ["channel", "metric", "touchpoint"]
+        self.observed = Gauge(
+            "kohta_series_observed", "Value of the last closed window.", series_labels, registry=registry
+        )
+        self.expected = Gauge(
+            "kohta_series_expected", "Detector's expected value.", series_labels, registry=registry
+        )
+        self.lower = Gauge(
+            "kohta_series_lower", "Lower edge of the normal band.", series_labels, registry=registry
+        )
+        self.upper = Gauge(
+            "kohta_series_upper", "Upper edge of the normal band.", series_labels, registry=registry
+        )
+        self.score = Gauge(
+            "kohta_series_anomaly_score", "Anomaly score, 0-100 (50 = threshold).", series_labels,
+            registry=registry,
+        )
+        self.open_alerts = Gauge(
+            "kohta_alerts_open", "Alerts currently open.", ["channel", "metric", "severity"],
+            registry=registry,
+        )
+        self.alerts_sent = Counter(
+            "kohta_alerts_total", "Alert records sent, by status.", ["status"], registry=registry
+        )
+        self.close_lag = Histogram(
+            "kohta_window_close_lag_seconds",
+            "Wall-clock seconds from a window's end to its close (includes the allowed lateness).",
+            buckets=(1, 5, 15, 30, 60, 120, 180, 300, 600, 1800, 3600, float("inf")),
+            registry=registry,
+        )
+        self.watermark = Gauge(
+            "kohta_watermark_seconds", "Event-time watermark per partition (Unix time).", ["partition"],
+            registry=registry,
+        )
+
+    def series_labels(self, result: WindowResult) -> dict[str, str]:
+        return {
+            "channel": self.channel(result.series.channel),
+            "metric": result.series.metric,
+            "touchpoint": self.touchpoint(result.series.touchpoint),
+        }
+
+    def record_result(self, result: WindowResult) -> None:
+        if result.observed is None:
+            return
+        labels = self.series_labels(result)
+        self.observed.labels(**labels).set(result.observed)
+        verdict = result.verdict
+        if verdict is None:
+            return
+        self.score.labels(**labels).set(verdict.score)
+        for gauge, value in (
+            (self.expected, verdict.expected),
+            (self.lower, verdict.lower),
+            (self.upper, verdict.upper),
+        ):
+            if value is not None:
+                gauge.labels(**labels).set(value)
+
+    def record_alert(self, record: dict) -> None:
+        self.alerts_sent.labels(status=record["status"]).inc()
+
+    def record_open_alerts(self, alert_states: Iterable[dict]) -> None:
+        """Recount open alerts from the alert table, so a restarted worker reports them too."""
+        counts: dict[tuple[str, str, str], int] = {}
+        for state in alert_states:
+            opened = state.get("open")
+            if opened:
+                key = (self.channel(opened["channel"]), opened["metric"], opened["severity"] or "none")
+                counts[key] = counts.get(key, 0) + 1
+        self.open_alerts.clear()
+        for (channel, metric, severity), count in counts.items():
+            self.open_alerts.labels(channel=channel, metric=metric, severity=severity).set(count)

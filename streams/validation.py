@@ -1,0 +1,261 @@
+"""Decode Kafka message values into touchpoint events (schema v1) and rejections.
+
+This is a hand-written twin of ``config/schema/touchpoint-event.v1.json``: it runs
+once per event in the hot path, so jsonschema is only used by the tests that keep
+the two in agreement. Rejection details name the field and the rule but never
+echo a value, because values (customer_id, attrs) may be personal data.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from datetime import datetime
+from types import MappingProxyType
+from typing import NamedTuple
+
+import orjson
+
+from streams.events import TouchpointEvent
+
+REASONS: frozenset[str] = frozenset({
+    "empty", "too_large", "invalid_json", "not_an_object", "missing_field", "unknown_field",
+    "wrong_type", "invalid_value", "non_finite", "out_of_range", "invalid_timestamp",
+    "late",  # assigned downstream by the windowing stage, not here
+})
+
+MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
+SURVEY_RANGES: dict[str, tuple[float, float]] = {
+    "nps": (0.0, 10.0), "ces": (1.0, 7.0), "csat": (1.0, 5.0), "smiley": (1.0, 4.0),
+}
+FIELDS = frozenset({
+    "event_id", "ts", "channel", "type", "touchpoint", "segment", "survey", "score",
+    "value", "customer_id", "attrs",
+})
+MAX_ATTRS = 16
+
+_NAME = re.compile(r"[a-z0-9_]{1,64}").fullmatch
+# Same pattern as the schema's: fromisoformat alone would also take ISO 8601 forms
+# that are not RFC 3339 (week dates, basic format, no seconds, no offset).
+_RFC3339 = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt ]"
+    r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]+)?"
+    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+).fullmatch
+_SURVEYS = ", ".join(sorted(SURVEY_RANGES))
+
+
+class EventRejected(ValueError):
+    """An object is not a valid v1 event; ``reason`` is one of ``REASONS``."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class Rejection(NamedTuple):
+    reason: str
+    detail: str
+    index: int | None  # position in a batch envelope; None for a single-object message
+    raw: bytes  # what goes to the dead-letter topic
+
+
+class DecodedMessage(NamedTuple):
+    events: list[TouchpointEvent]
+    rejections: list[Rejection]
+
+
+def _number(value: object, name: str) -> float:
+    if value.__class__ is bool or not isinstance(value, (int, float)):
+        raise EventRejected("wrong_type", f"{name} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float range; orjson never makes one
+        number = math.inf
+    if not math.isfinite(number):
+        raise EventRejected("non_finite", f"{name} must be finite")
+    return number
+
+
+def _name(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise EventRejected("wrong_type", f"{name} must be a string")
+    if _NAME(value) is None:
+        raise EventRejected("invalid_value", f"{name} must match ^[a-z0-9_]{{1,64}}$")
+    return value
+
+
+def _text(value: object, name: str, max_len: int) -> str:
+    if not isinstance(value, str):
+        raise EventRejected("wrong_type", f"{name} must be a string")
+    if not 0 < len(value) <= max_len:
+        raise EventRejected("invalid_value", f"{name} must be 1-{max_len} characters")
+    return value
+
+
+def _timestamp(value: object, now: float | None, max_future_seconds: float) -> float:
+    if isinstance(value, str):
+        if _RFC3339(value) is None:
+            raise EventRejected("invalid_timestamp", "ts must be an RFC 3339 date-time with offset")
+        try:
+            try:
+                parsed = datetime.fromisoformat(value)
+            except ValueError:  # 3.11 refuses RFC 3339's lower-case t and z
+                parsed = datetime.fromisoformat(value.upper())
+            if parsed.tzinfo is None:
+                raise ValueError
+            ts = parsed.timestamp()
+        except (ValueError, OverflowError):
+            raise EventRejected("invalid_timestamp", "ts is not a valid calendar date-time") from None
+    elif value.__class__ is bool or not isinstance(value, (int, float)):
+        raise EventRejected("wrong_type", "ts must be an RFC 3339 string or epoch seconds")
+    else:
+        ts = _number(value, "ts")
+    if ts < MIN_TS:
+        raise EventRejected("invalid_timestamp", "ts is before 2000-01-01T00:00:00Z")
+    if ts > (time.time() if now is None else now) + max_future_seconds:
+        raise EventRejected("invalid_timestamp", "ts is more than max_future_seconds ahead of now")
+    return ts
+
+
+def _attrs(value: object) -> MappingProxyType:
+    if not isinstance(value, dict):
+        raise EventRejected("wrong_type", "attrs must be an object")
+    if len(value) > MAX_ATTRS:
+        raise EventRejected("invalid_value", f"attrs must have at most {MAX_ATTRS} entries")
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise EventRejected("wrong_type", "attrs keys must be strings")
+        if not 0 < len(key) <= 64:
+            raise EventRejected("invalid_value", "attrs keys must be 1-64 characters")
+        if not isinstance(item, str):
+            raise EventRejected("wrong_type", "attrs values must be strings")
+        if len(item) > 256:
+            raise EventRejected("invalid_value", "attrs values must be at most 256 characters")
+    # A copy, so that the caller mutating its dict cannot change a frozen event.
+    return MappingProxyType(dict(value))
+
+
+def _unknown_field(obj: dict) -> EventRejected:
+    for key in obj:
+        if key not in FIELDS:
+            # Show the name only when it looks like an identifier, so that a stray
+            # e-mail address used as a key does not reach the logs.
+            shown = repr(key) if isinstance(key, str) and _NAME(key) else "(name not shown)"
+            return EventRejected("unknown_field", f"unknown field {shown}")
+    raise AssertionError("no unknown field")
+
+
+def validate_event(
+    obj: object, *, now: float | None = None, max_future_seconds: float = 86400.0
+) -> TouchpointEvent:
+    """Check one decoded JSON value against schema v1; raise ``EventRejected`` if invalid."""
+    if not isinstance(obj, dict):
+        raise EventRejected("not_an_object", "event must be a JSON object")
+    if not FIELDS.issuperset(obj):
+        raise _unknown_field(obj)
+    get = obj.get
+    # Required fields: JSON null counts as missing, like it does for optional ones.
+    for required in ("event_id", "ts", "channel", "type"):
+        if get(required) is None:
+            raise EventRejected("missing_field", f"{required} is required")
+    event_id = _text(obj["event_id"], "event_id", 128)
+    ts = _timestamp(obj["ts"], now, max_future_seconds)
+    channel = _name(obj["channel"], "channel")
+    type_ = _name(obj["type"], "type")
+    touchpoint = get("touchpoint")
+    if touchpoint is not None:
+        _name(touchpoint, "touchpoint")
+    segment = get("segment")
+    if segment is not None:
+        _name(segment, "segment")
+
+    survey = get("survey")
+    score = get("score")
+    if survey is not None:
+        if not isinstance(survey, str):
+            raise EventRejected("wrong_type", "survey must be a string")
+        if survey not in SURVEY_RANGES:
+            raise EventRejected("invalid_value", f"survey must be one of {_SURVEYS}")
+    if score is not None:
+        score = _number(score, "score")
+        if survey is None:
+            raise EventRejected("invalid_value", "score requires survey")
+        low, high = SURVEY_RANGES[survey]
+        if not low <= score <= high:
+            raise EventRejected("out_of_range", f"score out of range for survey {survey}")
+    elif survey is not None:
+        raise EventRejected("invalid_value", "survey requires score")
+
+    value = get("value")
+    if value is not None:
+        value = _number(value, "value")
+    customer_id = get("customer_id")
+    if customer_id is not None:
+        _text(customer_id, "customer_id", 128)
+    attrs = get("attrs")
+    if attrs is not None:
+        attrs = _attrs(attrs)
+    return TouchpointEvent(
+        event_id, ts, channel, type_, touchpoint, segment, survey, score, value, customer_id, attrs
+    )
+
+
+def _whole(reason: str, detail: str, raw: bytes) -> DecodedMessage:
+    return DecodedMessage([], [Rejection(reason, detail, None, raw)])
+
+
+def decode_message(
+    raw: bytes | None,
+    *,
+    now: float | None = None,
+    max_message_bytes: int = 1_000_000,
+    max_batch_events: int = 1000,
+    max_future_seconds: float = 86400.0,
+) -> DecodedMessage:
+    """Decode one message value (an event or a JSON array of events); never raises on bad input."""
+    if not raw:
+        return _whole("empty", "message value is empty", b"")
+    if not isinstance(raw, bytes):
+        raw = bytes(raw)
+    if len(raw) > max_message_bytes:
+        return _whole("too_large", f"message is larger than {max_message_bytes} bytes", raw)
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        # orjson >= 3.11 refuses numbers like 1e999 instead of making them inf;
+        # report them like an inf that got through.
+        if "infinity" in str(exc):
+            return _whole("non_finite", "a number is too large to be finite", raw)
+        return _whole("invalid_json", f"message is not valid UTF-8 JSON (position {exc.pos})", raw)
+    if now is None:
+        now = time.time()
+
+    if isinstance(doc, dict):
+        try:
+            event = validate_event(doc, now=now, max_future_seconds=max_future_seconds)
+        except EventRejected as exc:
+            return _whole(exc.reason, exc.detail, raw)
+        return DecodedMessage([event], [])
+    if not isinstance(doc, list):
+        return _whole("not_an_object", "message must be a JSON object or an array of objects", raw)
+    if not doc:
+        return _whole("empty", "batch envelope is an empty array", raw)
+    if len(doc) > max_batch_events:
+        return _whole("too_large", f"batch has more than {max_batch_events} events", raw)
+
+    events: list[TouchpointEvent] = []
+    rejections: list[Rejection] = []
+    for index, element in enumerate(doc):
+        try:
+            events.append(validate_event(element, now=now, max_future_seconds=max_future_seconds))
+        except EventRejected as exc:
+            try:
+                element_raw = orjson.dumps(element)
+            except orjson.JSONEncodeError:
+                # Nested deeper than orjson writes (255): keep the whole message instead.
+                element_raw = raw
+            rejections.append(Rejection(exc.reason, exc.detail, index, element_raw))
+    return DecodedMessage(events, rejections)

@@ -1,0 +1,101 @@
+"""Event-time tumbling windows of one channel, kept as a JSON-able dict.
+
+Windows are numbered: window ``i`` covers ``[i * size, (i + 1) * size)``. A window
+may close once the partition's watermark (the highest event time seen there)
+passes its end plus the allowed lateness; an event for a window that is closed, or
+may close, is late. Both rules depend only on arrival order, so a replay of the
+same events (the backtest, or a restarted worker) closes the same windows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from streams.events import TouchpointEvent
+from streams.metric_book import MetricBook
+
+# After a long silence (a stopped worker, a channel gone for days) closing every
+# empty window would flood the detectors; past this many, the oldest are skipped.
+MAX_CATCH_UP_WINDOWS = 1440
+
+
+def window_index(ts: float, size: float) -> int:
+    return math.floor(ts / size)
+
+
+def last_closable_index(watermark: float | None, size: float, lateness: float) -> int | None:
+    """The newest window index that may close at ``watermark``."""
+    if watermark is None:
+        return None
+    return math.floor((watermark - lateness) / size) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedWindow:
+    channel: str
+    index: int
+    start: float
+    end: float
+    counts: dict[str, list[int]]
+
+
+class ChannelWindows:
+    """The open windows of one channel and the series it has shown.
+
+    State layout (stored in a Faust table as JSON): ``next_close`` is the index of
+    the oldest window not yet closed, ``open`` maps window index (as a string) to
+    that window's counters, ``series`` lists the touchpoint-level series seen.
+    """
+
+    __slots__ = ("channel", "state")
+
+    def __init__(self, channel: str, state: dict[str, Any] | None = None) -> None:
+        self.channel = channel
+        self.state = state if state is not None else {"next_close": None, "open": {}, "series": []}
+
+    def first_open_index(self, closable: int | None) -> int | None:
+        nxt = self.state["next_close"]
+        if closable is None:
+            return nxt
+        return closable + 1 if nxt is None else max(nxt, closable + 1)
+
+    def add(self, event: TouchpointEvent, index: int, book: MetricBook, closable: int | None) -> bool:
+        """Count ``event`` into window ``index``; False (nothing counted) if it is late."""
+        first_open = self.first_open_index(closable)
+        if first_open is not None and index < first_open:
+            return False
+        if self.state["next_close"] is None:
+            self.state["next_close"] = index if first_open is None else min(index, first_open)
+        windows = self.state["open"]
+        counts = windows.get(str(index))
+        if counts is None:
+            counts = windows[str(index)] = {}
+        book.accumulate(counts, event)
+        if event.ts > self.state.get("max_ts", float("-inf")):
+            self.state["max_ts"] = event.ts
+        known = self.state["series"]
+        for key in counts:
+            if "@" in key and key not in known:
+                known.append(key)
+        return True
+
+    def close_through(self, last: int | None, size: float, book: MetricBook) -> list[ClosedWindow]:
+        """Close every window up to index ``last``, empty ones included, oldest first."""
+        nxt = self.state["next_close"]
+        if last is None or nxt is None or last < nxt:
+            return []
+        windows = self.state["open"]
+        if last - nxt >= MAX_CATCH_UP_WINDOWS:
+            for key in [k for k in windows if int(k) <= last - MAX_CATCH_UP_WINDOWS]:
+                del windows[key]
+            nxt = last - MAX_CATCH_UP_WINDOWS + 1
+        series = book.base_series(self.channel) + self.state["series"]
+        closed = []
+        for index in range(nxt, last + 1):
+            counts = windows.pop(str(index), {})
+            full = {key: counts.get(key, [0, 0]) for key in series}
+            closed.append(ClosedWindow(self.channel, index, index * size, (index + 1) * size, full))
+        self.state["next_close"] = last + 1
+        return closed
