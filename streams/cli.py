@@ -56,6 +56,70 @@ def worker(
     Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 
+@cli.command()
+def simulate(
+    config: ConfigOption = None,
+    broker: BrokerOption = None,
+    duration: Annotated[float, typer.Option(help="Wall-clock seconds to run.")] = 300.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    rate_scale: Annotated[float, typer.Option(help="Multiply every channel's traffic.")] = 1.0,
+    batch_size: Annotated[int, typer.Option(help="Events per message (1: single events).")] = 1,
+    incident: Annotated[
+        list[str] | None,
+        typer.Option(help="KIND@SECONDS+MINUTES: e.g. checkout_outage@60+20 starts 60 wall s in, "
+                          "lasts 20 simulated minutes. Repeatable."),
+    ] = None,
+) -> None:
+    """Produce realistic touchpoint events (daily rhythm per channel) to the broker."""
+    import time as _time
+
+    from streams.admin import bootstrap_servers, ensure_topics
+    from streams.live import Pace, run_live
+
+    settings = _settings(config, broker=broker)
+    ensure_topics(settings)
+    # Start in the past so that compressed time never runs ahead of the wall clock.
+    pace = Pace(origin=_time.time() - duration * speed, speed=speed)
+    incidents = [_parse_incident(spec, pace) for spec in incident or []]
+    sent = run_live(
+        ",".join(bootstrap_servers(settings.broker)), settings.topics.touchpoints, pace=pace,
+        duration=duration, seed=seed, incidents=incidents, rate_scale=rate_scale, batch_size=batch_size,
+    )
+    typer.echo(f"sent {sent} events to {settings.topics.touchpoints}")
+
+
+def _parse_incident(spec: str, pace: Any) -> Any:
+    from streams.simulation import INCIDENT_KINDS, Incident
+
+    try:
+        kind, rest = spec.split("@", 1)
+        at, minutes = rest.split("+", 1)
+        start = pace.event_time(float(at))
+        incident = Incident(kind, start, start + 60.0 * float(minutes))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{spec!r}: want KIND@SECONDS+MINUTES, KIND one of {sorted(INCIDENT_KINDS)}") from exc
+    return incident
+
+
+@cli.command()
+def demo(
+    config: ConfigOption = None,
+    duration: Annotated[float, typer.Option(help="Wall-clock seconds to simulate.")] = 180.0,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 60.0,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    rate_scale: Annotated[float, typer.Option(help="Multiply every channel's traffic.")] = 2.0,
+) -> None:
+    """Start broker, worker and simulator together and print alerts as they arrive."""
+    from rich.console import Console
+
+    from streams.demo import run_demo
+
+    settings = _settings(config)
+    run_demo(settings, config=config, duration=duration, speed=speed, seed=seed,
+             rate_scale=rate_scale, console=Console())
+
+
 def main() -> None:
     cli()
 if __name__ == "__main__":

@@ -60,6 +60,7 @@ class Processor:
             now=wall_now,
             max_message_bytes=self.settings.max_message_bytes,
             max_batch_events=self.settings.max_batch_events,
+            max_future_seconds=self.settings.max_future_seconds,
         )
         for rejection in decoded.rejections:
             await self._dead_letter(rejection.raw, rejection.reason, rejection.detail, origin, rejection.index)

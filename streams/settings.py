@@ -120,6 +120,9 @@ class KohtaSettings(BaseSettings):
     max_discovered_channels: int = Field(50, ge=0)
     max_message_bytes: int = Field(1_000_000, ge=1024)
     max_batch_events: int = Field(1_000, ge=1)
+    # An event stamped further ahead of the worker's clock is rejected: one bogus
+    # future timestamp would otherwise push the watermark on and make all else late.
+    max_future_seconds: float = Field(300.0, ge=0)
     topics: TopicSettings = Field(default_factory=TopicSettings)
     windows: WindowSettings = Field(default_factory=WindowSettings)
     detector: DetectorSettings = Field(default_factory=DetectorSettings)

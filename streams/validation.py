@@ -29,11 +29,7 @@ MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
 SURVEY_RANGES: dict[str, tuple[float, float]] = {
     "nps": (0.0, 10.0), "ces": (1.0, 7.0), "csat": (1.0, 5.0), "smiley": (1.0, 4.0),
 }
-FIELDS = frozenset({
-    "event_id", "ts", "channel", "type", "touchpoint", "segment", "survey", "score",
-    "value", "customer_id", "attrs",
-})
-MAX_ATTRS = 16
+FIELDS: frozenset[str] = frozenset(TouchpointEvent.__dataclass_fields__)
 
 _NAME = re.compile(r"[a-z0-9_]{1,64}").fullmatch
 # Same pattern as the schema's: fromisoformat alone would also take ISO 8601 forms
@@ -67,9 +63,9 @@ class DecodedMessage(NamedTuple):
     rejections: list[Rejection]
 
 
-def _number(value: object, name: str) -> float:
+def _number(value: object, name: str, wrong_type: str = "") -> float:
     if value.__class__ is bool or not isinstance(value, (int, float)):
-        raise EventRejected("wrong_type", f"{name} must be a number")
+        raise EventRejected("wrong_type", wrong_type or f"{name} must be a number")
     try:
         number = float(value)
     except OverflowError:  # an int beyond float range; orjson never makes one
@@ -100,19 +96,13 @@ def _timestamp(value: object, now: float | None, max_future_seconds: float) -> f
         if _RFC3339(value) is None:
             raise EventRejected("invalid_timestamp", "ts must be an RFC 3339 date-time with offset")
         try:
-            try:
-                parsed = datetime.fromisoformat(value)
-            except ValueError:  # 3.11 refuses RFC 3339's lower-case t and z
-                parsed = datetime.fromisoformat(value.upper())
-            if parsed.tzinfo is None:
-                raise ValueError
-            ts = parsed.timestamp()
+            # upper(): 3.11 refuses RFC 3339's lower-case t and z. The pattern requires
+            # an offset, so the datetime is always aware and timestamp() means UTC.
+            ts = datetime.fromisoformat(value.upper()).timestamp()
         except (ValueError, OverflowError):
             raise EventRejected("invalid_timestamp", "ts is not a valid calendar date-time") from None
-    elif value.__class__ is bool or not isinstance(value, (int, float)):
-        raise EventRejected("wrong_type", "ts must be an RFC 3339 string or epoch seconds")
     else:
-        ts = _number(value, "ts")
+        ts = _number(value, "ts", "ts must be an RFC 3339 string or epoch seconds")
     if ts < MIN_TS:
         raise EventRejected("invalid_timestamp", "ts is before 2000-01-01T00:00:00Z")
     if ts > (time.time() if now is None else now) + max_future_seconds:
@@ -123,12 +113,10 @@ def _timestamp(value: object, now: float | None, max_future_seconds: float) -> f
 def _attrs(value: object) -> MappingProxyType:
     if not isinstance(value, dict):
         raise EventRejected("wrong_type", "attrs must be an object")
-    if len(value) > MAX_ATTRS:
-        raise EventRejected("invalid_value", f"attrs must have at most {MAX_ATTRS} entries")
+    if len(value) > 16:
+        raise EventRejected("invalid_value", "attrs must have at most 16 entries")
     for key, item in value.items():
-        if not isinstance(key, str):
-            raise EventRejected("wrong_type", "attrs keys must be strings")
-        if not 0 < len(key) <= 64:
+        if not isinstance(key, str) or not 0 < len(key) <= 64:
             raise EventRejected("invalid_value", "attrs keys must be 1-64 characters")
         if not isinstance(item, str):
             raise EventRejected("wrong_type", "attrs values must be strings")
@@ -138,14 +126,24 @@ def _attrs(value: object) -> MappingProxyType:
     return MappingProxyType(dict(value))
 
 
-def _unknown_field(obj: dict) -> EventRejected:
-    for key in obj:
-        if key not in FIELDS:
-            # Show the name only when it looks like an identifier, so that a stray
-            # e-mail address used as a key does not reach the logs.
-            shown = repr(key) if isinstance(key, str) and _NAME(key) else "(name not shown)"
-            return EventRejected("unknown_field", f"unknown field {shown}")
-    raise AssertionError("no unknown field")
+def _survey_score(survey: object, score: object) -> float | None:
+    if survey is not None:
+        if not isinstance(survey, str):
+            raise EventRejected("wrong_type", "survey must be a string")
+        if survey not in SURVEY_RANGES:
+            raise EventRejected("invalid_value", f"survey must be one of {_SURVEYS}")
+    if score is None:
+        if survey is not None:
+            raise EventRejected("invalid_value", "survey requires score")
+        return None
+    number = _number(score, "score")
+    if survey is None:
+        raise EventRejected("invalid_value", "score requires survey")
+    low, high = SURVEY_RANGES[survey]
+    if not low <= number <= high:
+        # survey is one of four known names here, so naming it leaks nothing.
+        raise EventRejected("out_of_range", f"score out of range for survey {survey}")
+    return number
 
 
 def validate_event(
@@ -155,40 +153,27 @@ def validate_event(
     if not isinstance(obj, dict):
         raise EventRejected("not_an_object", "event must be a JSON object")
     if not FIELDS.issuperset(obj):
-        raise _unknown_field(obj)
+        key = next(key for key in obj if key not in FIELDS)
+        # Named only if identifier-like: an e-mail address used as a key must not reach logs.
+        shown = repr(key) if isinstance(key, str) and _NAME(key) else "(name not shown)"
+        raise EventRejected("unknown_field", f"unknown field {shown}")
     get = obj.get
-    # Required fields: JSON null counts as missing, like it does for optional ones.
-    for required in ("event_id", "ts", "channel", "type"):
-        if get(required) is None:
-            raise EventRejected("missing_field", f"{required} is required")
-    event_id = _text(obj["event_id"], "event_id", 128)
-    ts = _timestamp(obj["ts"], now, max_future_seconds)
-    channel = _name(obj["channel"], "channel")
-    type_ = _name(obj["type"], "type")
-    touchpoint = get("touchpoint")
+    event_id, ts, channel, type_ = get("event_id"), get("ts"), get("channel"), get("type")
+    if event_id is None or ts is None or channel is None or type_ is None:
+        # JSON null counts as missing, as it does for the optional fields.
+        missing = next(n for n in ("event_id", "ts", "channel", "type") if get(n) is None)
+        raise EventRejected("missing_field", f"{missing} is required")
+    _text(event_id, "event_id", 128)
+    ts = _timestamp(ts, now, max_future_seconds)
+    _name(channel, "channel")
+    _name(type_, "type")
+    touchpoint, segment = get("touchpoint"), get("segment")
     if touchpoint is not None:
         _name(touchpoint, "touchpoint")
-    segment = get("segment")
     if segment is not None:
         _name(segment, "segment")
-
     survey = get("survey")
-    score = get("score")
-    if survey is not None:
-        if not isinstance(survey, str):
-            raise EventRejected("wrong_type", "survey must be a string")
-        if survey not in SURVEY_RANGES:
-            raise EventRejected("invalid_value", f"survey must be one of {_SURVEYS}")
-    if score is not None:
-        score = _number(score, "score")
-        if survey is None:
-            raise EventRejected("invalid_value", "score requires survey")
-        low, high = SURVEY_RANGES[survey]
-        if not low <= score <= high:
-            raise EventRejected("out_of_range", f"score out of range for survey {survey}")
-    elif survey is not None:
-        raise EventRejected("invalid_value", "survey requires score")
-
+    score = _survey_score(survey, get("score"))
     value = get("value")
     if value is not None:
         value = _number(value, "value")
@@ -208,12 +193,8 @@ def _whole(reason: str, detail: str, raw: bytes) -> DecodedMessage:
 
 
 def decode_message(
-    raw: bytes | None,
-    *,
-    now: float | None = None,
-    max_message_bytes: int = 1_000_000,
-    max_batch_events: int = 1000,
-    max_future_seconds: float = 86400.0,
+    raw: bytes | None, *, now: float | None = None, max_message_bytes: int = 1_000_000,
+    max_batch_events: int = 1000, max_future_seconds: float = 86400.0,
 ) -> DecodedMessage:
     """Decode one message value (an event or a JSON array of events); never raises on bad input."""
     if not raw:
@@ -232,8 +213,7 @@ def decode_message(
         return _whole("invalid_json", f"message is not valid UTF-8 JSON (position {exc.pos})", raw)
     if now is None:
         now = time.time()
-
-    if isinstance(doc, dict):
+    if isinstance(doc, dict):  # the common case: one event per message
         try:
             event = validate_event(doc, now=now, max_future_seconds=max_future_seconds)
         except EventRejected as exc:
