@@ -79,8 +79,9 @@ def simulate(
 
     settings = _settings(config, broker=broker)
     ensure_topics(settings)
-    # Start in the past so that compressed time never runs ahead of the wall clock.
-    pace = Pace(origin=_time.time() - duration * speed, speed=speed)
+    # Start in the past just enough that compressed time never runs ahead of the
+    # wall clock (events stamped in the future are rejected); speed 1 is real time.
+    pace = Pace(origin=_time.time() - max(speed - 1.0, 0.0) * duration, speed=speed)
     incidents = [_parse_incident(spec, pace) for spec in incident or []]
     sent = run_live(
         ",".join(bootstrap_servers(settings.broker)), settings.topics.touchpoints, pace=pace,
