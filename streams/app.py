@@ -32,6 +32,8 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
         broker_rebalance_timeout=consumer.rebalance_timeout_seconds,
         broker_heartbeat_interval=consumer.heartbeat_interval_seconds,
         broker_commit_interval=consumer.commit_interval_seconds,
+        producer_max_batch_size=settings.producer.max_batch_bytes,
+        producer_linger=settings.producer.linger_ms / 1000.0,
         stream_recovery_delay=0.0,
         web_enabled=True,
         web_bind=settings.web_host,
@@ -92,6 +94,13 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         for tp in app.assignor.assigned_actives():
             if tp.topic == topics.repartition:
                 await sinks.repartition.send(value=payload, partition=tp.partition)
+
+    @app.on_partitions_revoked.connect
+    async def forget_revoked(sender: faust.App, revoked: set, **_: object) -> None:
+        # The clock caches of a partition another worker now owns would go stale.
+        for tp in revoked:
+            if tp.topic == topics.touchpoints:
+                engine.forget_partition(tp.partition)
 
     @app.page("/metrics")
     async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:

@@ -51,7 +51,9 @@ class PartitionClocks:
         clock = self._clocks.get(partition)
         if clock is None:
             return None
-        if wall_now - clock.wall_at_last_event >= self.idle_timeout:
+        idle = wall_now - clock.wall_at_last_event >= self.idle_timeout
+        # Only forward: a wall clock that steps back (NTP) must not pull it back.
+        if idle and wall_now > clock.wall_at_last_advance:
             # Moved forward for good: events arriving later than this are late.
             clock.watermark += wall_now - clock.wall_at_last_advance
             clock.wall_at_last_advance = wall_now

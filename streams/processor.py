@@ -121,6 +121,8 @@ class Processor:
             headers.append(("kohta-batch-index", str(index).encode()))
         await self.sinks.dead_letter.send(value=raw, headers=headers)
         self.telemetry.rejected.labels(reason=reason).inc()
+        if reason != REASON_LATE:  # late events are counted under their own channel
+            self.telemetry.events.labels(channel="invalid", outcome="rejected").inc()
 
     async def _emit(self, outcome: Outcome, wall_now: float) -> None:
         for window in outcome.closed:

@@ -103,6 +103,16 @@ class ConsumerSettings(BaseModel):
     commit_interval_seconds: float = 1.0
 
 
+class ProducerSettings(BaseModel):
+    # Bytes per producer batch. The embedded broker (Tansu 0.6.0) reports a
+    # partition's end offset as the last batch's base offset + 1, so Faust's table
+    # recovery, which reads a changelog up to that end offset, drops the rest of
+    # the last batch. A size of 1 makes every record its own batch, which keeps
+    # recovery whole there; Apache Kafka needs no such thing.
+    max_batch_bytes: int = Field(16_384, ge=1)
+    linger_ms: float = Field(0.0, ge=0)
+
+
 class KohtaSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KOHTA_", env_nested_delimiter="__", extra="forbid"
@@ -128,6 +138,7 @@ class KohtaSettings(BaseSettings):
     detector: DetectorSettings = Field(default_factory=DetectorSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
     metrics: list[MetricSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")

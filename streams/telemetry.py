@@ -48,7 +48,7 @@ class PipelineTelemetry:
     ) -> None:
         self.events = Counter(
             "kohta_events_total",
-            "Touchpoint events by channel and outcome (accepted, late, forwarded).",
+            "Touchpoint events by channel and outcome (accepted, late, forwarded; rejected under channel=invalid).",
             ["channel", "outcome"],
             registry=registry,
         )

@@ -71,13 +71,14 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("KOHTA_")}
-        with open(self.log_path, "wb") as log:
+        seen = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker", "--config", str(self.config_path)],
                 stdout=log, stderr=subprocess.STDOUT, env=env,
             )
         deadline = time.monotonic() + WORKER_READY_TIMEOUT
-        while b"[^Worker]: Ready" not in self.log_path.read_bytes():
+        while b"[^Worker]: Ready" not in self.log_path.read_bytes()[seen:]:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"worker did not become ready:\n{self.log_tail()}")
             time.sleep(0.2)

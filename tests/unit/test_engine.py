@@ -1,0 +1,341 @@
+"""Unit tests for the engine: windowing, detection and alerting without Kafka."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Iterable
+
+import orjson
+import pytest
+
+from streams.engine import Engine, Outcome
+from streams.events import TouchpointEvent
+from streams.partitioning import partition_for
+from streams.settings import KohtaSettings
+
+SIZE = 60.0
+WALL_OFFSET = 1_000_000.0  # wall clock = event time + this, as for a live stream
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """KohtaSettings reads KOHTA_* variables: none of the shell's may leak in."""
+    for name in list(os.environ):
+        if name.startswith("KOHTA_"):
+            monkeypatch.delenv(name)
+
+
+def make_settings(*, partitions: int = 1, lateness: float = 0.0, idle: float = 30.0, **extra) -> KohtaSettings:
+    return KohtaSettings(
+        topics={"partitions": partitions},
+        windows={"size_seconds": SIZE, "allowed_lateness_seconds": lateness, "idle_timeout_seconds": idle},
+        detector={"threshold": 4.0, "warmup": 10, "fading_factor": 0.05},
+        alerts={"open_after_windows": 1, "resolve_after_windows": 2},
+        metrics=[
+            {"name": "contact_volume", "kind": "count", "where": {"type": ["contact"]}},
+            {
+                "name": "resolution_rate",
+                "kind": "ratio",
+                "numerator": {"type": ["resolved"]},
+                "denominator": {"type": ["contact"]},
+            },
+        ],
+        **extra,
+    )
+
+
+def make_engine(settings: KohtaSettings, state: tuple[dict, dict, dict] | None = None) -> Engine:
+    windows, detectors, alerts = state if state is not None else ({}, {}, {})
+    return Engine(settings, windows=windows, detectors=detectors, alerts=alerts)
+
+
+def poisson(rng: random.Random, lam: float) -> int:
+    # Knuth's method; fine for the small rates used here.
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def window_events(rng: random.Random, channel: str, index: int, n: int, type: str = "contact") -> list[TouchpointEvent]:
+    """``n`` events spread over window ``index``, in time order."""
+    times = sorted(index * SIZE + rng.random() * SIZE for _ in range(n))
+    return [
+        TouchpointEvent(event_id=f"{channel}-{index}-{k}", ts=ts, channel=channel, type=type)
+        for k, ts in enumerate(times)
+    ]
+
+
+def contacts_per_window(rng: random.Random, rates: list[float]) -> list[int]:
+    return [poisson(rng, lam) for lam in rates]
+
+
+def feed(engine: Engine, partition: int, batches: Iterable[list[TouchpointEvent]]) -> Outcome:
+    """Absorb each batch, with the wall clock at the batch's newest event time."""
+    total = Outcome()
+    for batch in batches:
+        wall = (max(e.ts for e in batch) if batch else 0.0) + WALL_OFFSET
+        total.extend(engine.absorb(partition, batch, wall))
+    return total
+
+
+def channels_by_partition(partitions: int) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for k in range(200):
+        name = f"channel_{k}"
+        found.setdefault(partition_for(name, partitions), []).append(name)
+    return found
+
+
+# A steady contact rate of 100 per window for 40 windows, a drop to 20 for 3
+# windows (windows 40-42), then 100 again.
+STEADY, DROP, RECOVERY = 40, 3, 10
+RATES = [100.0] * STEADY + [20.0] * DROP + [100.0] * RECOVERY
+
+
+def outage_batches(seed: int, channel: str = "chat") -> list[list[TouchpointEvent]]:
+    rng = random.Random(seed)
+    counts = contacts_per_window(rng, RATES)
+    # One more window at the normal rate so that the last recovery window closes.
+    counts.append(poisson(rng, 100.0))
+    return [window_events(rng, channel, i, n) for i, n in enumerate(counts)]
+
+
+# --- detection and alerting ---------------------------------------------------
+
+
+def test_drop_opens_down_alert_and_recovery_resolves_it():
+    engine = make_engine(make_settings())
+    outcome = feed(engine, 0, outage_batches(seed=7))
+
+    alerts = [a for a in outcome.alerts if a["metric"] == "contact_volume"]
+    assert [a["status"] for a in alerts] == ["open", "resolved"]
+    opened, resolved = alerts
+    assert (opened["channel"], opened["metric"], opened["touchpoint"]) == ("chat", "contact_volume", None)
+    assert opened["direction"] == "down"
+    # The drop begins with window 40, i.e. at event time 40 * 60 = 2400, and is seen
+    # when that window closes, at its end (2460).
+    assert opened["start_epoch"] == STEADY * SIZE
+    assert opened["detected_at_epoch"] == (STEADY + 1) * SIZE
+    assert opened["observed"] < 50 and opened["expected"] > 80
+    # resolve_after = 2: the second normal window after the drop (window 44) resolves it.
+    assert resolved["alert_id"] == opened["alert_id"]
+    assert resolved["resolved_at"] == "1970-01-01T00:45:00Z"  # end of window 44: 45 * 60 s
+
+
+def test_steady_series_raises_no_alert():
+    rng = random.Random(11)
+    counts = contacts_per_window(rng, [100.0] * 60)
+    engine = make_engine(make_settings())
+    outcome = feed(engine, 0, [window_events(rng, "chat", i, n) for i, n in enumerate(counts)])
+    # 60 windows fed, lateness 0: the last one is still open.
+    assert len([r for r in outcome.results if r.series.metric == "contact_volume"]) == 59
+    assert outcome.alerts == []
+
+
+def test_every_closed_window_is_judged_per_series():
+    engine = make_engine(make_settings())
+    rng = random.Random(3)
+    outcome = feed(engine, 0, [window_events(rng, "chat", i, 5) for i in range(4)])
+    # Windows 0-2 closed (window 3 is open); each reports both metrics.
+    assert [w.index for w in outcome.closed] == [0, 1, 2]
+    assert len(outcome.results) == 3 * 2
+    counts = [r.observed for r in outcome.results if r.series.metric == "contact_volume"]
+    assert counts == [5.0, 5.0, 5.0]
+    assert outcome.accepted == 20
+
+
+def test_ratio_without_denominator_has_no_verdict_and_no_alert():
+    engine = make_engine(make_settings())
+    rng = random.Random(5)
+    # Only resolutions, no contacts: the ratio has no denominator in any window.
+    batches = [window_events(rng, "chat", i, 3, type="resolved") for i in range(3)]
+    outcome = feed(engine, 0, batches)
+    rates = [r for r in outcome.results if r.series.metric == "resolution_rate"]
+    assert len(rates) == 2
+    assert all(r.observed is None and r.verdict is None and r.sample_size == 0 for r in rates)
+    assert "chat/resolution_rate" not in engine.detectors
+    assert outcome.alerts == []
+
+
+# --- silent channels -------------------------------------------------------------
+
+
+def test_silent_channel_windows_close_on_another_channels_watermark():
+    by_partition = channels_by_partition(2)
+    p = next(q for q, names in by_partition.items() if len(names) >= 2)
+    busy, silent = by_partition[p][:2]
+    (elsewhere,) = by_partition[1 - p][:1]
+    assert partition_for(busy, 2) == partition_for(silent, 2) != partition_for(elsewhere, 2)
+
+    engine = make_engine(make_settings(partitions=2))
+    rng = random.Random(9)
+    # Windows 0-4: all three channels talk; windows 5-9: only `busy` does.
+    for i in range(5):
+        both = window_events(rng, busy, i, 4) + window_events(rng, silent, i, 3)
+        feed(engine, p, [sorted(both, key=lambda e: e.ts)])
+        feed(engine, 1 - p, [window_events(rng, elsewhere, i, 2)])
+    outcome = feed(engine, p, [window_events(rng, busy, i, 4) for i in range(5, 10)])
+
+    # Lateness 0: the busy channel's events in window 9 close windows up to 8, for
+    # both channels of the partition; window 4 was still open before.
+    silent_closed = [w for w in outcome.closed if w.channel == silent]
+    assert [w.index for w in silent_closed] == [4, 5, 6, 7, 8]
+    assert silent_closed[0].counts["contact_volume"] == [3, 0]
+    assert all(w.counts == {"contact_volume": [0, 0], "resolution_rate": [0, 0]} for w in silent_closed[1:])
+    silent_counts = [r.observed for r in outcome.results if r.series.id == f"{silent}/contact_volume"]
+    assert silent_counts == [3.0, 0.0, 0.0, 0.0, 0.0]
+    # The other partition's clock did not move: its channel is still open at window 4.
+    assert all(w.channel != elsewhere for w in outcome.closed)
+    assert engine.windows[elsewhere]["next_close"] == 4
+
+
+# --- idle partitions ----------------------------------------------------------------
+
+
+def one_contact_per_window(windows: int, channel: str = "chat") -> list[list[TouchpointEvent]]:
+    # One event in the middle of each window: at 30, 90, 150, ...
+    return [
+        [TouchpointEvent(event_id=f"{channel}-{i}", ts=i * SIZE + 30, channel=channel, type="contact")]
+        for i in range(windows)
+    ]
+
+
+def test_close_due_with_idle_clock_closes_windows_without_events():
+    engine = make_engine(make_settings(lateness=60.0, idle=30.0))
+    outcome = feed(engine, 0, one_contact_per_window(5))
+    # Last event at 270 (wall 270 + offset): window i closes at watermark
+    # (i + 1) * 60 + 60, so windows 0-2 are closed (2 needs 240) and 3 needs 300.
+    assert [w.index for w in outcome.closed] == [0, 1, 2]
+    last_wall = 270.0 + WALL_OFFSET
+
+    # 29 s of silence: not idle yet, nothing moves.
+    assert engine.close_due(0, last_wall + 29).closed == []
+    # 30 s: the watermark is 270 + 30 = 300, and window 3 closes.
+    assert [w.index for w in engine.close_due(0, last_wall + 30).closed] == [3]
+    # 150 s: watermark 420 closes windows 4 (needs 360) and 5 (needs 420).
+    later = engine.close_due(0, last_wall + 150)
+    assert [w.index for w in later.closed] == [4, 5]
+    assert later.closed[0].counts["contact_volume"] == [1, 0]
+    # Window 5 never saw an event, yet it closes and is reported as zero contacts.
+    assert later.closed[1].counts == {"contact_volume": [0, 0], "resolution_rate": [0, 0]}
+    assert [r.observed for r in later.results if r.series.metric == "contact_volume"] == [1.0, 0.0]
+    # Asking again at the same wall time closes nothing more.
+    assert engine.close_due(0, last_wall + 150).closed == []
+
+
+def test_restarted_engine_seeds_its_clock_from_stored_windows_and_closes_when_idle():
+    settings = make_settings(lateness=60.0, idle=30.0)
+    state = ({}, {}, {})
+    feed(make_engine(settings, state), 0, one_contact_per_window(5))  # closed through window 2
+    restarted = make_engine(settings, state)
+    wall = 5_000_000.0  # unrelated to the old wall clock: the seed starts idleness anew
+    # Seeded at watermark 270 (the newest stored event time): nothing more is due yet.
+    assert restarted.close_due(0, wall).closed == []
+    assert restarted.close_due(0, wall + 29).closed == []
+    assert [w.index for w in restarted.close_due(0, wall + 30).closed] == [3]
+
+
+def test_close_due_on_unknown_partition_does_nothing():
+    engine = make_engine(make_settings())
+    outcome = engine.close_due(0, WALL_OFFSET)
+    assert outcome.closed == [] and outcome.alerts == []
+
+
+# --- late events ----------------------------------------------------------------------
+
+
+def event(ts: float, event_id: str, channel: str = "chat") -> TouchpointEvent:
+    return TouchpointEvent(event_id=event_id, ts=ts, channel=channel, type="contact")
+
+
+def test_late_events_are_returned_and_not_counted():
+    engine = make_engine(make_settings(lateness=0.0))
+    first = engine.absorb(0, [event(10.0, "a"), event(20.0, "b")], WALL_OFFSET + 20)
+    assert first.accepted == 2 and first.late == []
+    # 130 is in window 2: the watermark 130 lets windows 0 and 1 close (lateness 0),
+    # so 50 (window 0, closed) and 100 (window 1, closable) are late, in the same batch.
+    late_batch = [event(130.0, "c"), event(50.0, "late-0"), event(100.0, "late-1"), event(125.0, "d")]
+    outcome = engine.absorb(0, late_batch, WALL_OFFSET + 130)
+    assert [e.event_id for e in outcome.late] == ["late-0", "late-1"]
+    assert outcome.accepted == 2
+    window0, window1 = outcome.closed
+    assert window0.counts["contact_volume"] == [2, 0]  # a and b only
+    assert window1.counts["contact_volume"] == [0, 0]
+
+
+def test_event_within_allowed_lateness_is_accepted():
+    engine = make_engine(make_settings(lateness=60.0))
+    engine.absorb(0, [event(130.0, "new")], WALL_OFFSET + 130)
+    # Window 1 ([60, 120)) may close at watermark 180; at 130 it still takes events.
+    outcome = engine.absorb(0, [event(70.0, "old")], WALL_OFFSET + 131)
+    assert outcome.late == [] and outcome.accepted == 1
+
+
+# --- determinism and state ---------------------------------------------------------------
+
+
+def two_channel_outage(seed: int) -> list[list[TouchpointEvent]]:
+    rng = random.Random(seed)
+    batches = []
+    for i, lam in enumerate(RATES + [100.0]):
+        mixed = window_events(rng, "chat", i, poisson(rng, lam)) + window_events(
+            rng, "phone", i, poisson(rng, 50.0)
+        )
+        mixed += window_events(rng, "phone", i, poisson(rng, 10.0), type="resolved")
+        batches.append(sorted(mixed, key=lambda e: e.ts))
+    return batches
+
+
+def test_replay_into_fresh_engine_gives_the_same_alerts():
+    batches = two_channel_outage(seed=21)
+    first = feed(make_engine(make_settings()), 0, batches)
+    second = feed(make_engine(make_settings()), 0, batches)
+    assert any(a["status"] == "open" for a in first.alerts)  # there is something to compare
+    assert first.alerts == second.alerts
+    assert [(r.series, r.start, r.observed, r.verdict) for r in first.results] == [
+        (r.series, r.start, r.observed, r.verdict) for r in second.results
+    ]
+
+
+def test_restart_mid_stream_continues_exactly_where_it_stopped():
+    batches = two_channel_outage(seed=22)
+    straight = feed(make_engine(make_settings()), 0, batches)
+
+    # Stop after 41 batches and continue with a fresh engine on the stored state,
+    # its state passed through JSON as a changelog would.
+    state = ({}, {}, {})
+    before = feed(make_engine(make_settings(), state), 0, batches[:41])
+    restored = tuple(orjson.loads(orjson.dumps(m)) for m in state)
+    after = feed(make_engine(make_settings(), restored), 0, batches[41:])
+
+    assert straight.alerts != []
+    assert before.alerts + after.alerts == straight.alerts
+
+
+def test_state_maps_hold_only_json_able_values():
+    settings = make_settings(lateness=60.0)
+    state = ({}, {}, {})
+    engine = make_engine(settings, state)
+    outcome = feed(engine, 0, two_channel_outage(seed=23))
+    engine.close_due(0, 10_000_000.0)  # idle: close everything
+    assert outcome.alerts != []
+    windows, detectors, alerts = state
+    assert set(windows) == {"chat", "phone"}
+    assert {"chat/contact_volume", "phone/contact_volume", "phone/resolution_rate"} <= set(detectors)
+    for mapping in state:
+        for key, value in mapping.items():
+            assert isinstance(key, str)
+            # A round trip that changes nothing: no pickles, no NaN/inf turned into null.
+            assert orjson.loads(orjson.dumps(value)) == value
+
+
+def test_alert_records_are_json_able():
+    outcome = feed(make_engine(make_settings()), 0, outage_batches(seed=7))
+    assert outcome.alerts
+    for record in outcome.alerts:
+        assert orjson.loads(orjson.dumps(record)) == record
