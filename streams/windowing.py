@@ -45,7 +45,8 @@ class ChannelWindows:
     """The open windows of one channel and the series it has shown.
 
     State layout (stored in a Faust table as JSON): ``next_close`` is the index of
-    the oldest window not yet closed, ``open`` maps window index (as a string) to
+    the oldest window not yet closed, ``closed_through`` the newest closed one
+    (None before the first close), ``open`` maps window index (as a string) to
     that window's counters, ``series`` lists the touchpoint-level series seen.
     """
 
@@ -53,21 +54,24 @@ class ChannelWindows:
 
     def __init__(self, channel: str, state: dict[str, Any] | None = None) -> None:
         self.channel = channel
-        self.state = state if state is not None else {"next_close": None, "open": {}, "series": []}
+        self.state = state if state is not None else {
+            "next_close": None, "closed_through": None, "open": {}, "series": []
+        }
 
-    def first_open_index(self, closable: int | None) -> int | None:
-        nxt = self.state["next_close"]
-        if closable is None:
-            return nxt
-        return closable + 1 if nxt is None else max(nxt, closable + 1)
+    def is_late(self, index: int, closable: int | None) -> bool:
+        """Late: the window is closed already, or the watermark lets it close now."""
+        closed = self.state.get("closed_through")
+        return (closable is not None and index <= closable) or (closed is not None and index <= closed)
 
     def add(self, event: TouchpointEvent, index: int, book: MetricBook, closable: int | None) -> bool:
         """Count ``event`` into window ``index``; False (nothing counted) if it is late."""
-        first_open = self.first_open_index(closable)
-        if first_open is not None and index < first_open:
+        if self.is_late(index, closable):
             return False
-        if self.state["next_close"] is None:
-            self.state["next_close"] = index if first_open is None else min(index, first_open)
+        # The oldest window to close: a new channel starts at its first event, not
+        # earlier, so it never reports empty windows from before it was seen.
+        nxt = self.state["next_close"]
+        if nxt is None or index < nxt:
+            self.state["next_close"] = index
         windows = self.state["open"]
         counts = windows.get(str(index))
         if counts is None:
@@ -98,4 +102,5 @@ class ChannelWindows:
             full = {key: counts.get(key, [0, 0]) for key in series}
             closed.append(ClosedWindow(self.channel, index, index * size, (index + 1) * size, full))
         self.state["next_close"] = last + 1
+        self.state["closed_through"] = last
         return closed

@@ -206,26 +206,44 @@ def one_contact_per_window(windows: int, channel: str = "chat") -> list[list[Tou
 
 
 def test_close_due_with_idle_clock_closes_windows_without_events():
-    engine = make_engine(make_settings(lateness=60.0, idle=30.0))
+    engine = make_engine(make_settings(lateness=0.0, idle=30.0))
     outcome = feed(engine, 0, one_contact_per_window(5))
     # Last event at 270 (wall 270 + offset): window i closes at watermark
-    # (i + 1) * 60 + 60, so windows 0-2 are closed (2 needs 240) and 3 needs 300.
-    assert [w.index for w in outcome.closed] == [0, 1, 2]
+    # (i + 1) * 60, so windows 0-3 are closed and window 4 needs 300.
+    assert [w.index for w in outcome.closed] == [0, 1, 2, 3]
     last_wall = 270.0 + WALL_OFFSET
 
     # 29 s of silence: not idle yet, nothing moves.
     assert engine.close_due(0, last_wall + 29).closed == []
-    # 30 s: the watermark is 270 + 30 = 300, and window 3 closes.
-    assert [w.index for w in engine.close_due(0, last_wall + 30).closed] == [3]
-    # 150 s: watermark 420 closes windows 4 (needs 360) and 5 (needs 420).
+    # 30 s: the watermark is 270 + 30 = 300, and window 4 closes.
+    assert [w.index for w in engine.close_due(0, last_wall + 30).closed] == [4]
+    # 150 s: watermark 420 closes windows 5 (needs 360) and 6 (needs 420).
     later = engine.close_due(0, last_wall + 150)
-    assert [w.index for w in later.closed] == [4, 5]
-    assert later.closed[0].counts["contact_volume"] == [1, 0]
-    # Window 5 never saw an event, yet it closes and is reported as zero contacts.
-    assert later.closed[1].counts == {"contact_volume": [0, 0], "resolution_rate": [0, 0]}
-    assert [r.observed for r in later.results if r.series.metric == "contact_volume"] == [1.0, 0.0]
+    assert [w.index for w in later.closed] == [5, 6]
+    # Neither saw an event, yet both close and report zero contacts.
+    assert all(w.counts == {"contact_volume": [0, 0], "resolution_rate": [0, 0]} for w in later.closed)
+    assert [r.observed for r in later.results if r.series.metric == "contact_volume"] == [0.0, 0.0]
     # Asking again at the same wall time closes nothing more.
     assert engine.close_due(0, last_wall + 150).closed == []
+
+
+def test_idle_close_respects_allowed_lateness():
+    engine = make_engine(make_settings(lateness=60.0, idle=30.0))
+    feed(engine, 0, one_contact_per_window(5))
+    last_wall = 270.0 + WALL_OFFSET
+    # With lateness 60, window 3 ([180, 240)) needs watermark 300 (270 + 30 s idle)
+    # and window 5 ([300, 360)) needs 420 (270 + 150 s).
+    assert [w.index for w in engine.close_due(0, last_wall + 30).closed] == [3]
+    assert [w.index for w in engine.close_due(0, last_wall + 149).closed] == [4]
+    assert [w.index for w in engine.close_due(0, last_wall + 150).closed] == [5]
+
+
+def test_fresh_engine_reports_no_window_before_the_first_event():
+    engine = make_engine(make_settings(lateness=60.0))
+    outcome = feed(engine, 0, one_contact_per_window(5))
+    # The first event is at 30, in window 0: window -1 ([-60, 0)) precedes every
+    # event the engine ever saw, so there is nothing to report for it.
+    assert [w.index for w in outcome.closed] == [0, 1, 2]
 
 
 def test_restarted_engine_seeds_its_clock_from_stored_windows_and_closes_when_idle():

@@ -95,12 +95,25 @@ def test_first_event_without_clock_opens_its_window():
     assert windows.state["series"] == ["contacts@billing"]
 
 
-def test_first_event_after_closable_windows_starts_after_them():
+def test_out_of_order_event_before_a_new_channels_first_window_is_accepted():
     windows = ChannelWindows("chat")
-    # Windows up to 4 may close already; the channel's windows 5 and 6 are still open
-    # (an event for them would be accepted), so they must close too, even if empty.
     assert add(windows, contact(7 * SIZE + 1), closable=4)
-    assert windows.state["next_close"] == 5
+    # Window 6 is neither closed nor closable (only windows up to 4 are): by the
+    # module's rule an event for it is not late, although it is older than the
+    # channel's first event.
+    assert add(windows, contact(6 * SIZE + 1), closable=4)
+    closed = windows.close_through(7, SIZE, BOOK)
+    assert [(w.index, w.counts["contacts"]) for w in closed][-2:] == [(6, [1, 0]), (7, [1, 0])]
+
+
+def test_new_channel_reports_no_windows_before_its_first_event():
+    windows = ChannelWindows("chat")
+    # Windows up to 4 may close; the channel's first event is in window 7. Windows 5
+    # and 6 saw nothing of this channel: reporting them as "0 contacts" would teach
+    # the detector a level the channel never had.
+    assert add(windows, contact(7 * SIZE + 1), closable=4)
+    closed = windows.close_through(8, SIZE, BOOK)
+    assert [w.index for w in closed] == [7, 8]
 
 
 def test_event_for_closed_window_is_refused_and_not_counted():
@@ -127,7 +140,7 @@ def test_event_for_closable_window_is_refused_even_before_it_closed():
 def test_late_first_event_leaves_fresh_state_untouched():
     windows = ChannelWindows("chat")
     assert not add(windows, contact(10.0), closable=3)
-    assert windows.state == {"next_close": None, "open": {}, "series": []}
+    assert windows.state == {"next_close": None, "closed_through": None, "open": {}, "series": []}
 
 
 def test_events_count_into_their_own_windows():
