@@ -43,6 +43,7 @@ class WindowResult:
     observed: float | None
     sample_size: int | None
     verdict: Verdict | None
+    update_seconds: float = 0.0  # time the detector took to score and learn
 
 
 def new_alert_state() -> dict[str, Any]:

@@ -47,6 +47,17 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
     )
 
 
+async def _record_lag(app: faust.App, telemetry: PipelineTelemetry, tp: faust.types.TP) -> None:
+    # The embedded broker under-reports end offsets (see ProducerSettings), so lag
+    # read there can be too low; on Apache Kafka it is exact.
+    highwater = app.consumer.highwater(tp)
+    position = await app.consumer.position(tp)
+    if highwater is not None and position is not None:
+        telemetry.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
+            max(0, highwater - position)
+        )
+
+
 def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = None) -> faust.App:
     registry = registry if registry is not None else CollectorRegistry()
     codec = codecs.register()
@@ -94,6 +105,8 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         for tp in app.assignor.assigned_actives():
             if tp.topic == topics.repartition:
                 await sinks.repartition.send(value=payload, partition=tp.partition)
+            if tp.topic in (topics.touchpoints, topics.repartition):
+                await _record_lag(app, telemetry, tp)
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: faust.App, revoked: set, **_: object) -> None:

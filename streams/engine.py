@@ -13,6 +13,7 @@ for a key never changes and a restarted worker restores exactly what it wrote.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,13 +138,15 @@ class Engine:
         metric, touchpoint = split_series_key(key)
         series = SeriesRef(window.channel, metric, touchpoint)
         observed, sample_size = self.book.value(key, counts)
-        verdict = None
+        verdict, spent = None, 0.0
         if observed is not None:
+            began = time.perf_counter()
             detector = self._detector(series)
             verdict = detector.score_one(observed, sample_size)
             detector.learn_one(observed, sample_size)
             self.detectors[series.id] = detector.to_state()
-        result = WindowResult(series, window.start, window.end, observed, sample_size, verdict)
+            spent = time.perf_counter() - began
+        result = WindowResult(series, window.start, window.end, observed, sample_size, verdict, spent)
         state = self.alerts.get(series.id) or new_alert_state()
         records = self.policy.step(state, result)
         self.alerts[series.id] = state

@@ -92,11 +92,28 @@ class PipelineTelemetry:
             registry=registry,
         )
         self.open_alerts = Gauge(
-            "kohta_alerts_open", "Alerts currently open.", ["channel", "metric", "severity"],
+            "kohta_alerts_open", "Alerts currently open.", ["channel", "metric", "kind", "severity"],
             registry=registry,
         )
         self.alerts_sent = Counter(
-            "kohta_alerts_total", "Alert records sent, by status.", ["status"], registry=registry
+            "kohta_alerts_total", "Alert records sent, by status and kind.", ["status", "kind"],
+            registry=registry,
+        )
+        self.open_incidents = Gauge(
+            "kohta_incidents_open", "Incidents (groups of related open alerts) currently open.",
+            registry=registry,
+        )
+        self.detector_seconds = Histogram(
+            "kohta_detector_update_seconds",
+            "Time to score and learn one series' closed window.",
+            buckets=(1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, float("inf")),
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "kohta_consumer_lag_messages",
+            "Messages between the worker's position and the end of each owned partition.",
+            ["topic", "partition"],
+            registry=registry,
         )
         self.close_lag = Histogram(
             "kohta_window_close_lag_seconds",
@@ -119,6 +136,7 @@ class PipelineTelemetry:
     def record_result(self, result: WindowResult) -> None:
         if result.observed is None:
             return
+        self.detector_seconds.observe(result.update_seconds)
         labels = self.series_labels(result)
         self.observed.labels(**labels).set(result.observed)
         verdict = result.verdict
@@ -134,16 +152,21 @@ class PipelineTelemetry:
                 gauge.labels(**labels).set(value)
 
     def record_alert(self, record: dict) -> None:
-        self.alerts_sent.labels(status=record["status"]).inc()
+        self.alerts_sent.labels(status=record["status"], kind=record.get("kind", "anomaly")).inc()
 
     def record_open_alerts(self, alert_states: Iterable[dict]) -> None:
         """Recount open alerts from the alert table, so a restarted worker reports them too."""
-        counts: dict[tuple[str, str, str], int] = {}
+        counts: dict[tuple[str, str, str, str], int] = {}
         for state in alert_states:
             opened = state.get("open")
             if opened:
-                key = (self.channel(opened["channel"]), opened["metric"], opened["severity"] or "none")
+                key = (
+                    self.channel(opened["channel"]),
+                    opened["metric"],
+                    opened.get("kind", "anomaly"),
+                    opened["severity"] or "none",
+                )
                 counts[key] = counts.get(key, 0) + 1
         self.open_alerts.clear()
-        for (channel, metric, severity), count in counts.items():
-            self.open_alerts.labels(channel=channel, metric=metric, severity=severity).set(count)
+        for (channel, metric, kind, severity), count in counts.items():
+            self.open_alerts.labels(channel=channel, metric=metric, kind=kind, severity=severity).set(count)
