@@ -18,9 +18,9 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors import LevelDetector
 from streams.alerting import AlertPolicy, SeriesRef, WindowResult, new_alert_state
 from streams.clock import PartitionClocks
+from streams.detection import new_detector, restore_detector, score_and_learn
 from streams.events import TouchpointEvent
 from streams.metric_book import MetricBook, split_series_key
 from streams.partitioning import partition_for
@@ -137,31 +137,24 @@ class Engine:
     ) -> tuple[WindowResult, list[dict[str, Any]]]:
         metric, touchpoint = split_series_key(key)
         series = SeriesRef(window.channel, metric, touchpoint)
-        observed, sample_size = self.book.value(key, counts)
+        measurement = self.book.measure(key, counts)
         verdict, spent = None, 0.0
-        if observed is not None:
+        if measurement.value is not None:
             began = time.perf_counter()
             detector = self._detector(series)
-            verdict = detector.score_one(observed, sample_size)
-            detector.learn_one(observed, sample_size)
+            verdict = score_and_learn(detector, measurement, window.start)
             self.detectors[series.id] = detector.to_state()
             spent = time.perf_counter() - began
-        result = WindowResult(series, window.start, window.end, observed, sample_size, verdict, spent)
+        result = WindowResult(
+            series, window.start, window.end, measurement.value, measurement.n, verdict, spent
+        )
         state = self.alerts.get(series.id) or new_alert_state()
         records = self.policy.step(state, result)
         self.alerts[series.id] = state
         return result, records
 
-    def _detector(self, series: SeriesRef) -> LevelDetector:
+    def _detector(self, series: SeriesRef) -> Any:
         stored = self.detectors.get(series.id)
         if stored is not None:
-            return LevelDetector.from_state(stored)
-        spec = self.book.specs[series.metric]
-        tuning = self.settings.detector
-        return LevelDetector(
-            kind=spec.kind,
-            threshold=tuning.threshold,
-            warmup=tuning.warmup,
-            fading_factor=tuning.fading_factor,
-            bad_direction=spec.bad_direction,
-        )
+            return restore_detector(stored)
+        return new_detector(self.book.specs[series.metric], self.settings.detector, self.size)

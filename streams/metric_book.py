@@ -1,19 +1,28 @@
 """Metric definitions from the config, compiled for the per-event hot path.
 
 A series is one metric of one channel, optionally narrowed to one touchpoint. Its
-key inside a channel is ``metric`` or ``metric@touchpoint``; each window keeps two
-counters per series, ``[numerator, denominator]`` (a count uses the first only).
+key inside a channel is ``metric`` or ``metric@touchpoint``. Each window keeps a
+short list of counters per series, by kind:
+
+- count: ``[n]``
+- ratio, share: ``[k, n]``
+- nps: ``[promoters, detractors, n]``
+- mean: ``[sum, sum of squares, n]``
+
+Counters only ever add, so a window's state stays a few numbers per series.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from streams.settings import EventFilter, MetricSpec
+from streams.metric_spec import EventFilter, MetricSpec
 
 _FILTER_FIELDS = ("type", "touchpoint", "segment", "survey")
+_WIDTH = {"count": 1, "ratio": 2, "share": 2, "nps": 3, "mean": 3}
 
 
 class FilterableEvent(Protocol):
@@ -22,27 +31,32 @@ class FilterableEvent(Protocol):
     touchpoint: str | None
     segment: str | None
     survey: str | None
+    score: float | None
+    value: float | None
 
 
-def _compile(where: EventFilter | None) -> tuple[tuple[str, frozenset[str]], ...]:
+class Measurement(NamedTuple):
+    """A series' value for one window: the value (None: no data), its sample size,
+    and its own sampling standard error where the window's data tell it."""
+
+    value: float | None
+    n: int | None
+    se: float | None
+
+
+Rules = tuple[tuple[str, frozenset[str]], ...]
+
+
+def _compile(where: EventFilter | None) -> Rules:
     if where is None:
         return ()
     return tuple(
-        (name, frozenset(values))
-        for name in _FILTER_FIELDS
-        if (values := getattr(where, name)) is not None
+        (name, frozenset(values)) for name in _FILTER_FIELDS if (values := getattr(where, name)) is not None
     )
 
 
-def _matches(rules: tuple[tuple[str, frozenset[str]], ...], event: FilterableEvent) -> bool:
+def _matches(rules: Rules, event: FilterableEvent) -> bool:
     return all(getattr(event, name) in allowed for name, allowed in rules)
-
-
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    spec: MetricSpec
-    numerator: tuple[tuple[str, frozenset[str]], ...]
-    denominator: tuple[tuple[str, frozenset[str]], ...] | None
 
 
 def series_key(metric: str, touchpoint: str | None) -> str:
@@ -54,22 +68,52 @@ def split_series_key(key: str) -> tuple[str, str | None]:
     return metric, touchpoint or None
 
 
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    spec: MetricSpec
+    where: Rules
+    denominator: Rules | None
+    scores: frozenset[float]
+
+
+def _increments(compiled: _Compiled, event: FilterableEvent) -> tuple[float, ...] | None:
+    """What ``event`` adds to a series' counters, or None if it is not part of it."""
+    kind = compiled.spec.kind
+    if kind == "ratio":
+        k = _matches(compiled.where, event)
+        n = compiled.denominator is not None and _matches(compiled.denominator, event)
+        return (int(k), int(n)) if k or n else None
+    if not _matches(compiled.where, event):
+        return None
+    if kind == "count":
+        return (1,)
+    if kind == "mean":
+        x = getattr(event, compiled.spec.field or "value")
+        return None if x is None else (x, x * x, 1)
+    score = event.score
+    if score is None:
+        return None
+    if kind == "nps":
+        return (int(score >= 9), int(score <= 6), 1)
+    return (int(score in compiled.scores), 1)  # share
+
+
 class MetricBook:
     """Which counters an event bumps, and what a window's counters are worth.
 
-    >>> from streams.settings import MetricSpec
+    >>> from streams.metric_spec import MetricSpec
     >>> book = MetricBook([MetricSpec(name="conversion_rate", kind="ratio",
     ...     numerator={"type": ["conversion"]}, denominator={"type": ["visit"]})])
     >>> counts = {}
     >>> class E:  # any object with the filtered fields
-    ...     channel, touchpoint, segment, survey = "webshop", None, None, None
+    ...     channel, touchpoint, segment, survey, score, value = "webshop", None, None, None, None, None
     ...     def __init__(self, type): self.type = type
     >>> for kind in ["visit", "visit", "visit", "visit", "conversion"]:
     ...     book.accumulate(counts, E(kind))
     >>> counts
     {'conversion_rate': [1, 4]}
-    >>> book.value("conversion_rate", counts["conversion_rate"])
-    (0.25, 4)
+    >>> book.measure("conversion_rate", counts["conversion_rate"])
+    Measurement(value=0.25, n=4, se=None)
     """
 
     def __init__(self, specs: Sequence[MetricSpec]) -> None:
@@ -77,8 +121,9 @@ class MetricBook:
         self._compiled = [
             _Compiled(
                 spec,
-                _compile(spec.where if spec.kind == "count" else spec.numerator),
-                None if spec.kind == "count" else _compile(spec.denominator),
+                _compile(spec.numerator if spec.kind == "ratio" else spec.where),
+                _compile(spec.denominator) if spec.kind == "ratio" else None,
+                frozenset(spec.scores or ()),
             )
             for spec in specs
         ]
@@ -100,32 +145,42 @@ class MetricBook:
         """Channel-level series every window of ``channel`` reports, even when empty."""
         return [c.spec.name for c in self._for_channel(channel)]
 
-    def accumulate(self, counts: dict[str, list[int]], event: FilterableEvent) -> None:
+    def empty_counts(self, key: str) -> list[float]:
+        return [0] * _WIDTH[self._by_name[split_series_key(key)[0]].kind]
+
+    def accumulate(self, counts: dict[str, list[float]], event: FilterableEvent) -> None:
         """Add ``event`` to the window counters ``counts`` (mutated in place)."""
         for compiled in self._for_channel(event.channel):
-            in_numerator = _matches(compiled.numerator, event)
-            in_denominator = compiled.denominator is not None and _matches(
-                compiled.denominator, event
-            )
-            if not (in_numerator or in_denominator):
+            increments = _increments(compiled, event)
+            if increments is None:
                 continue
-            keys = [compiled.spec.name]
+            name = compiled.spec.name
+            keys = [name]
             if compiled.spec.by_touchpoint and event.touchpoint is not None:
-                keys.append(series_key(compiled.spec.name, event.touchpoint))
+                keys.append(series_key(name, event.touchpoint))
             for key in keys:
-                pair = counts.get(key)
-                if pair is None:
-                    pair = counts[key] = [0, 0]
-                if in_numerator:
-                    pair[0] += 1
-                if in_denominator:
-                    pair[1] += 1
+                counters = counts.get(key)
+                if counters is None:
+                    counters = counts[key] = [0] * len(increments)
+                for i, step in enumerate(increments):
+                    counters[i] += step
 
-    def value(self, key: str, pair: Sequence[int]) -> tuple[float | None, int | None]:
-        """The series value and its sample size; ``None`` where a ratio has no denominator."""
-        spec = self._by_name[split_series_key(key)[0]]
-        if spec.kind == "count":
-            return float(pair[0]), None
-        if pair[1] == 0:
-            return None, 0
-        return pair[0] / pair[1], pair[1]
+    def measure(self, key: str, counters: Sequence[float]) -> Measurement:
+        """The series' value for a window with these counters."""
+        kind = self._by_name[split_series_key(key)[0]].kind
+        if kind == "count":
+            return Measurement(float(counters[0]), None, None)
+        n = int(counters[-1])
+        if n == 0:
+            return Measurement(None, 0, None)
+        if kind in ("ratio", "share"):
+            return Measurement(counters[0] / n, n, None)
+        if kind == "nps":
+            promoters, detractors = counters[0] / n, counters[1] / n
+            variance = promoters + detractors - (promoters - detractors) ** 2
+            return Measurement(100.0 * (promoters - detractors), n, 100.0 * math.sqrt(max(variance, 0.0) / n))
+        mean = counters[0] / n
+        if n < 2:
+            return Measurement(mean, n, None)
+        variance = max(counters[1] - n * mean * mean, 0.0) / (n - 1)
+        return Measurement(mean, n, math.sqrt(variance / n))

@@ -20,7 +20,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-NAME_PATTERN = r"^[a-z0-9_]{1,64}$"
+# Metric declarations live in their own module; re-exported for callers of settings.
+from streams.metric_spec import NAME_PATTERN, AlertTuning, EventFilter, MetricSpec, Target  # noqa: F401
+
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kohta.yaml"
 
 
@@ -44,43 +46,6 @@ class WindowSettings(BaseModel):
     tick_interval_seconds: float = Field(1.0, gt=0)
 
 
-class EventFilter(BaseModel):
-    """Which events a count takes: every listed field must match one of its values."""
-
-    model_config = {"extra": "forbid"}
-
-    type: list[str] | None = None
-    touchpoint: list[str] | None = None
-    segment: list[str] | None = None
-    survey: list[str] | None = None
-
-
-class MetricSpec(BaseModel):
-    model_config = {"extra": "forbid"}
-
-    name: str = Field(pattern=NAME_PATTERN)
-    kind: Literal["count", "ratio"]
-    description: str = ""
-    where: EventFilter | None = None
-    numerator: EventFilter | None = None
-    denominator: EventFilter | None = None
-    channels: list[str] | None = None
-    by_touchpoint: bool = False
-    # Which way is bad; a deviation the other way is not alerted.
-    bad_direction: Literal["up", "down", "both"] = "both"
-
-    @model_validator(mode="after")
-    def _filters_fit_kind(self) -> MetricSpec:
-        if self.kind == "count" and (self.where is None or self.numerator or self.denominator):
-            raise ValueError(f"count metric {self.name!r} takes `where` only")
-        if self.kind == "ratio" and (self.where or self.numerator is None or self.denominator is None):
-            raise ValueError(f"ratio metric {self.name!r} takes `numerator` and `denominator`")
-        return self
-
-    def applies_to(self, channel: str) -> bool:
-        return self.channels is None or channel in self.channels
-
-
 class DetectorSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -92,6 +57,8 @@ class DetectorSettings(BaseModel):
 class AlertSettings(BaseModel):
     open_after_windows: int = Field(1, ge=1)
     resolve_after_windows: int = Field(2, ge=1)
+    # Windows after a resolve during which the same series may not open again.
+    cooldown_windows: int = Field(0, ge=0)
 
 
 class ConsumerSettings(BaseModel):

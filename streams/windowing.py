@@ -99,7 +99,7 @@ class ChannelWindows:
         closed = []
         for index in range(nxt, last + 1):
             counts = windows.pop(str(index), {})
-            full = {key: counts.get(key, [0, 0]) for key in series}
+            full = {key: counts.get(key) or book.empty_counts(key) for key in series}
             closed.append(ClosedWindow(self.channel, index, index * size, (index + 1) * size, full))
         self.state["next_close"] = last + 1
         self.state["closed_through"] = last

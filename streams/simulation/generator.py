@@ -1,71 +1,20 @@
-"""Minute-by-minute event generation and incident effects."""
+"""Minute-by-minute event generation; incident effects live in :mod:`.incidents`."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
 from random import Random
 
-from .catalog import CHANNELS, HANDLE_TIME_SECONDS, STREAMS, Stream
+from .catalog import CHANNELS, STREAMS, Stream
+from .incidents import INCIDENT_KINDS, KINDS, Incident
 from .rhythm import DAILY, MINUTES_PER_DAY, is_weekend
 from .sampling import poisson
 
-# Share of webshop conversions that still succeed during a checkout outage.
-CHECKOUT_SURVIVAL = 0.03
-# Share of would-be chat contacts that pick up the phone instead when chat is down.
-CHAT_TO_PHONE = 0.7
+__all__ = ["INCIDENT_KINDS", "Incident", "generate_events"]
 
 _TS = itemgetter("ts")
-
-
-def _checkout_outage(events: list[dict], rng: Random, start: float, end: float) -> list[dict]:
-    # A failed payment leaves the cart behind, so lost conversions reappear as
-    # abandons: visits stay flat, conversions collapse, abandons rise.
-    rnd = rng.random
-    for ev in events:
-        if (ev["type"] == "conversion" and ev["channel"] == "webshop"
-                and start <= ev["ts"] < end and rnd() >= CHECKOUT_SURVIVAL):
-            ev["type"] = "cart_abandon"
-            del ev["value"]
-    return events
-
-
-def _chat_outage(events: list[dict], rng: Random, start: float, end: float) -> list[dict]:
-    # The same customers with the same question, now queuing on the phone.
-    rnd = rng.random
-    kept = []
-    for ev in events:
-        if ev["channel"] == "chat" and start <= ev["ts"] < end:
-            if rnd() >= CHAT_TO_PHONE:
-                continue
-            ev["channel"] = "phone"
-            ev["value"] = HANDLE_TIME_SECONDS(rng)
-        kept.append(ev)
-    return kept
-
-
-_EFFECTS: dict[str, Callable[[list[dict], Random, float, float], list[dict]]] = {
-    "checkout_outage": _checkout_outage,
-    "chat_outage": _chat_outage,
-}
-INCIDENT_KINDS: frozenset[str] = frozenset(_EFFECTS)
-
-
-@dataclass(frozen=True)
-class Incident:
-    """An outage active for event times ``start <= ts < end`` (epoch seconds)."""
-
-    kind: str
-    start: float
-    end: float
-
-    def __post_init__(self) -> None:
-        if self.kind not in INCIDENT_KINDS:
-            raise ValueError(f"unknown incident kind {self.kind!r}; expected one of {sorted(INCIDENT_KINDS)}")
-        if not (math.isfinite(self.start) and math.isfinite(self.end)) or self.end < self.start:
-            raise ValueError(f"incident needs finite start <= end, got {self.start!r}..{self.end!r}")
 
 
 def generate_events(start: float, end: float, *, seed: int = 0, incidents: Sequence[Incident] = (),
@@ -75,7 +24,8 @@ def generate_events(start: float, end: float, *, seed: int = 0, incidents: Seque
     Each absolute epoch minute draws from its own RNG seeded by ``(seed,
     minute)``, so output is deterministic and does not depend on how a range is
     split: generating ``[a, b)`` then ``[b, c)`` yields exactly ``[a, c)``.
-    Event ids are ``"{seed}-{minute}-{index}"``, unique for a seed.
+    Event ids are ``"{seed}-{minute}-{index}"``, unique for a seed; events an
+    incident adds are numbered after the minute's regular ones.
     """
     if not (math.isfinite(start) and math.isfinite(end)) or end < start:
         raise ValueError(f"need finite start <= end, got {start!r}..{end!r}")
@@ -99,30 +49,35 @@ def _generate(start: float, end: float, seed: int, incidents: tuple[Incident, ..
         rng.seed(f"kohta:{seed}:{minute}")
         tod = minute % MINUTES_PER_DAY
         weekend = is_weekend(minute)
+        # Ids are given before effects and before trimming to [start, end), so
+        # an event keeps its id however the range is chunked and whatever an
+        # incident does to its neighbours.
+        prefix = f"{seed}-{minute}-"
         events: list[dict] = []
         for stream, daily, weekend_factor, peak in plan:
             lam = peak * daily[tod] * (weekend_factor if weekend else 1.0)
             n = poisson(lam, rnd)
             if n:
-                _emit(stream, n, t0, rng, events)
+                _emit(stream, n, t0, rng, events, prefix)
         # Effects draw from the RNG only after all base events, so events
         # outside an incident are identical to a run without it.
-        for incident in incidents:
-            if incident.start < t0 + 60.0 and incident.end > t0:
-                events = _EFFECTS[incident.kind](events, rng, incident.start, incident.end)
+        active = [i for i in incidents if i.start < t0 + 60.0 and i.end > t0]
+        if active:
+            n_base = len(events)
+            for incident in active:
+                events = KINDS[incident.kind].effect(events, rng, incident, t0)
+            for ev in events:
+                if not ev["event_id"]:
+                    ev["event_id"] = prefix + str(n_base)
+                    n_base += 1
         events.sort(key=_TS)
-        # Ids are given before trimming to [start, end), so an event keeps its
-        # id however the range is chunked.
-        prefix = f"{seed}-{minute}-"
-        for i, ev in enumerate(events):
-            ev["event_id"] = prefix + str(i)
         if t0 < start or t0 + 60.0 > end:
             events = [ev for ev in events if start <= ev["ts"] < end]
         yield from events
         minute += 1
 
 
-def _emit(stream: Stream, n: int, t0: float, rng: Random, out: list[dict]) -> None:
+def _emit(stream: Stream, n: int, t0: float, rng: Random, out: list[dict], prefix: str) -> None:
     # The hot loop: locals and lookup tables instead of attribute access and
     # random.choice, one uniform draw per field.
     rnd = rng.random
@@ -131,9 +86,8 @@ def _emit(stream: Stream, n: int, t0: float, rng: Random, out: list[dict]) -> No
     segments, n_seg = stream.segments, len(stream.segments)
     survey, scores, n_sc = stream.survey, stream.scores, len(stream.scores)
     value, customer = stream.value, stream.customer
-    for _ in range(n):
-        # event_id is a placeholder here so it stays the first key.
-        ev = {"event_id": "", "ts": t0 + rnd() * 60.0, "channel": channel, "type": type_}
+    for i in range(len(out), len(out) + n):
+        ev = {"event_id": prefix + str(i), "ts": t0 + rnd() * 60.0, "channel": channel, "type": type_}
         if n_tp:
             ev["touchpoint"] = touchpoints[int(rnd() * n_tp)]
         if n_seg:

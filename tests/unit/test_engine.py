@@ -185,8 +185,8 @@ def test_silent_channel_windows_close_on_another_channels_watermark():
     # both channels of the partition; window 4 was still open before.
     silent_closed = [w for w in outcome.closed if w.channel == silent]
     assert [w.index for w in silent_closed] == [4, 5, 6, 7, 8]
-    assert silent_closed[0].counts["contact_volume"] == [3, 0]
-    assert all(w.counts == {"contact_volume": [0, 0], "resolution_rate": [0, 0]} for w in silent_closed[1:])
+    assert silent_closed[0].counts["contact_volume"] == [3]
+    assert all(w.counts == {"contact_volume": [0], "resolution_rate": [0, 0]} for w in silent_closed[1:])
     silent_counts = [r.observed for r in outcome.results if r.series.id == f"{silent}/contact_volume"]
     assert silent_counts == [3.0, 0.0, 0.0, 0.0, 0.0]
     # The other partition's clock did not move: its channel is still open at window 4.
@@ -221,7 +221,7 @@ def test_close_due_with_idle_clock_closes_windows_without_events():
     later = engine.close_due(0, last_wall + 150)
     assert [w.index for w in later.closed] == [5, 6]
     # Neither saw an event, yet both close and report zero contacts.
-    assert all(w.counts == {"contact_volume": [0, 0], "resolution_rate": [0, 0]} for w in later.closed)
+    assert all(w.counts == {"contact_volume": [0], "resolution_rate": [0, 0]} for w in later.closed)
     assert [r.observed for r in later.results if r.series.metric == "contact_volume"] == [0.0, 0.0]
     # Asking again at the same wall time closes nothing more.
     assert engine.close_due(0, last_wall + 150).closed == []
@@ -282,8 +282,8 @@ def test_late_events_are_returned_and_not_counted():
     assert [e.event_id for e in outcome.late] == ["late-0", "late-1"]
     assert outcome.accepted == 2
     window0, window1 = outcome.closed
-    assert window0.counts["contact_volume"] == [2, 0]  # a and b only
-    assert window1.counts["contact_volume"] == [0, 0]
+    assert window0.counts["contact_volume"] == [2]  # a and b only
+    assert window1.counts["contact_volume"] == [0]
 
 
 def test_event_within_allowed_lateness_is_accepted():

@@ -169,9 +169,14 @@ def test_rate_scale_scales_volume():
 
 
 def test_bad_arguments_are_rejected():
-    assert INCIDENT_KINDS == {"checkout_outage", "chat_outage"}
+    assert INCIDENT_KINDS == {"checkout_outage", "chat_outage", "invoicing_error", "delivery_problems",
+                              "store_smiley_drop", "nps_drift", "campaign_spike", "login_failure"}
     with pytest.raises(ValueError):
         Incident("dns_outage", 0.0, 1.0)
+    with pytest.raises(ValueError):
+        Incident("store_smiley_drop", 0.0, 1.0, {"region": "atlantis"})
+    with pytest.raises(ValueError):
+        Incident("chat_outage", 0.0, 1.0, {"region": "north"})
     with pytest.raises(ValueError):
         Incident("chat_outage", 10.0, 1.0)
     with pytest.raises(ValueError):
@@ -180,3 +185,124 @@ def test_bad_arguments_are_rejected():
         generate_events(0.0, 1.0, rate_scale=-1.0)
     with pytest.raises(ValueError):
         generate_events(0.0, math.inf)
+
+
+# --- the other incident kinds -------------------------------------------------
+
+def run_with(incident: Incident, lo: float, hi: float, seed: int = 21) -> tuple[list[dict], list[dict]]:
+    """(without, with) the incident over [lo, hi)."""
+    return (list(generate_events(lo, hi, seed=seed)),
+            list(generate_events(lo, hi, seed=seed, incidents=[incident])))
+
+
+def ratio(events, num: dict, den: dict) -> float:
+    return counts(events, **num) / counts(events, **den)
+
+
+def mean_score(events, **where) -> float:
+    scores = [ev["score"] for ev in events if all(ev.get(k) == v for k, v in where.items())]
+    return sum(scores) / len(scores)
+
+
+def nps(events) -> float:
+    scores = [ev["score"] for ev in events if ev.get("survey") == "nps"]
+    return 100.0 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)
+
+
+@pytest.mark.parametrize("kind", sorted(INCIDENT_KINDS - {"nps_drift"}))
+def test_each_kind_changes_nothing_outside_and_stays_valid(kind):
+    # Unaligned bounds: events in the same minutes but outside must not move.
+    start, end = at(12) + 17.5, at(12.5) + 41.0
+    base, hit = run_with(Incident(kind, start, end), at(11.75), at(12.75))
+    for lo, hi in [(at(11.75), start), (end, at(12.75))]:
+        assert between(hit, lo, hi) == between(base, lo, hi)
+    assert between(hit, start, end) != between(base, start, end)
+    assert len({ev["event_id"] for ev in hit}) == len(hit)
+    assert all(a["ts"] <= b["ts"] for a, b in zip(hit, hit[1:]))
+    for ev in hit:
+        check_event(ev)
+
+
+def test_invoicing_error_floods_complaints_and_billing_calls():
+    start, end = at(10), at(11)
+    base, hit = run_with(Incident("invoicing_error", start, end), at(10), at(11))
+    invoice, complaint = {"channel": "invoicing", "type": "invoice"}, {"channel": "invoicing", "type": "complaint"}
+    assert 0.006 < ratio(base, complaint, invoice) < 0.015
+    # At least ten times the catalog's 1 % complaints per invoice.
+    assert ratio(hit, complaint, invoice) > 10 * 0.01
+    assert {ev.get("touchpoint") for ev in hit if ev["type"] == "complaint"} == {"billing"}
+    billing_calls = {"channel": "phone", "type": "contact", "touchpoint": "billing"}
+    assert counts(hit, **billing_calls) > 2 * counts(base, **billing_calls)
+    assert all("value" in ev for ev in hit if ev["channel"] == "phone")
+
+
+def test_delivery_problems_worsen_ces_and_raise_cancellations_and_contacts():
+    start, end = at(10), at(11)
+    base, hit = run_with(Incident("delivery_problems", start, end), at(10), at(11))
+    assert mean_score(hit, survey="ces") <= mean_score(base, survey="ces") - 1.5
+    cancel, delivery = {"channel": "delivery", "type": "cancellation"}, {"channel": "delivery", "type": "delivery"}
+    assert ratio(hit, cancel, delivery) > 3 * ratio(base, cancel, delivery)
+    for channel in ("phone", "chat"):
+        where = {"channel": channel, "type": "contact", "touchpoint": "delivery"}
+        assert counts(hit, **where) > 2 * counts(base, **where)
+
+
+def test_store_smiley_drop_hits_one_region_only():
+    start, end = at(12), at(13)
+    base, hit = run_with(Incident("store_smiley_drop", start, end, {"region": "north"}), at(12), at(13))
+
+    def sad_share(events, region):
+        scores = [ev["score"] for ev in events if ev["channel"] == "store" and ev["touchpoint"] == region]
+        return sum(s <= 2 for s in scores) / len(scores)
+
+    assert sad_share(base, "north") < 0.25
+    assert sad_share(hit, "north") >= 0.4
+    assert mean_score(hit, channel="store", touchpoint="north") < mean_score(base, channel="store", touchpoint="north") - 0.5
+    others = [ev for ev in base if ev["channel"] == "store" and ev["touchpoint"] != "north"]
+    assert others == [ev for ev in hit if ev["channel"] == "store" and ev["touchpoint"] != "north"]
+
+
+def test_store_smiley_drop_defaults_to_north():
+    incident = Incident("store_smiley_drop", at(12), at(12.5))
+    assert incident.param("region") == "north"
+    base, hit = run_with(incident, at(12), at(12.5))
+    assert between(hit, at(12), at(12.5)) != between(base, at(12), at(12.5))
+    changed = {ev["touchpoint"] for ev, old in zip(hit, base) if ev != old}
+    assert changed == {"north"}
+
+
+def test_nps_drift_slides_linearly_to_about_thirty_points_down():
+    # Days long in a scenario; the slope scales with the duration, so 8 h will do.
+    start, end = at(8), at(16)
+    base, hit = run_with(Incident("nps_drift", start, end), at(7.5), at(16.5), seed=4)
+
+    def drop(lo, hi):
+        return nps(between(base, at(lo), at(hi))) - nps(between(hit, at(lo), at(hi)))
+
+    assert drop(8, 9.5) < 8 and 8 < drop(11, 13) < 22 and 18 < drop(14, 16) < 38
+    assert between(hit, at(16), at(16.5)) == between(base, at(16), at(16.5))
+    assert between(hit, at(7.5), at(8)) == between(base, at(7.5), at(8))
+
+
+def test_campaign_spike_triples_web_visits_and_keeps_conversion():
+    start, end = at(19), at(20)
+    base, hit = run_with(Incident("campaign_spike", start, end), at(19), at(20))
+    for channel in ("web", "webshop", "mobile_app"):
+        assert counts(hit, channel=channel, type="visit") == pytest.approx(
+            3 * counts(base, channel=channel, type="visit"), rel=0.05)
+    for channel in ("webshop", "mobile_app"):
+        visit, conv = {"channel": channel, "type": "visit"}, {"channel": channel, "type": "conversion"}
+        assert 0.75 < ratio(hit, conv, visit) / ratio(base, conv, visit) <= 1.0
+    assert counts(hit, channel="phone") == counts(base, channel="phone")
+
+
+def test_login_failure_blocks_web_channels():
+    start, end = at(19), at(19.5)
+    base, hit = run_with(Incident("login_failure", start, end), at(19), at(19.5))
+    for channel in ("web", "webshop", "mobile_app"):
+        kept = counts(hit, channel=channel, type="visit") / counts(base, channel=channel, type="visit")
+        assert 0.17 < kept < 0.23
+    for channel in ("webshop", "mobile_app"):
+        kept = counts(hit, channel=channel, type="conversion") / counts(base, channel=channel, type="conversion")
+        assert kept < 0.09
+    assert counts(hit, channel="store") == counts(base, channel="store")

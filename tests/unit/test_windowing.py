@@ -91,7 +91,7 @@ def test_first_event_without_clock_opens_its_window():
     windows = ChannelWindows("chat")
     assert add(windows, contact(130.0, "billing"))
     assert windows.state["next_close"] == 2
-    assert windows.state["open"] == {"2": {"contacts": [1, 0], "contacts@billing": [1, 0], "resolution_rate": [0, 1]}}
+    assert windows.state["open"] == {"2": {"contacts": [1], "contacts@billing": [1], "resolution_rate": [0, 1]}}
     assert windows.state["series"] == ["contacts@billing"]
 
 
@@ -103,7 +103,7 @@ def test_out_of_order_event_before_a_new_channels_first_window_is_accepted():
     # channel's first event.
     assert add(windows, contact(6 * SIZE + 1), closable=4)
     closed = windows.close_through(7, SIZE, BOOK)
-    assert [(w.index, w.counts["contacts"]) for w in closed][-2:] == [(6, [1, 0]), (7, [1, 0])]
+    assert [(w.index, w.counts["contacts"]) for w in closed][-2:] == [(6, [1]), (7, [1])]
 
 
 def test_new_channel_reports_no_windows_before_its_first_event():
@@ -131,7 +131,7 @@ def test_event_for_closable_window_is_refused_even_before_it_closed():
     # The watermark now allows windows 0 and 1 to close: both are already late.
     assert not add(windows, contact(20.0), closable=1)
     assert not add(windows, contact(90.0), closable=1)
-    assert windows.state["open"]["0"]["contacts"] == [1, 0]
+    assert windows.state["open"]["0"]["contacts"] == [1]
     assert "1" not in windows.state["open"]
     # Window 2 is not closable yet.
     assert add(windows, contact(150.0), closable=1)
@@ -148,7 +148,7 @@ def test_events_count_into_their_own_windows():
     for ts in [0.0, 59.0, 60.0, 61.0, 62.0, 125.0]:
         add(windows, contact(ts))
     opened = windows.state["open"]
-    assert {k: v["contacts"] for k, v in opened.items()} == {"0": [2, 0], "1": [3, 0], "2": [1, 0]}
+    assert {k: v["contacts"] for k, v in opened.items()} == {"0": [2], "1": [3], "2": [1]}
     assert windows.state["max_ts"] == 125.0
 
 
@@ -158,7 +158,7 @@ def test_out_of_order_event_within_lateness_is_accepted():
     # next_close is 1 (window 0 is closable); an older event for window 1 still counts.
     assert add(windows, contact(70.0), closable=0)
     assert windows.state["next_close"] == 1
-    assert windows.state["open"]["1"]["contacts"] == [1, 0]
+    assert windows.state["open"]["1"]["contacts"] == [1]
     assert windows.state["max_ts"] == 130.0
 
 
@@ -175,10 +175,10 @@ def test_close_through_closes_every_window_oldest_first_including_empty_ones():
     assert [(w.start, w.end) for w in closed] == [(0, 60), (60, 120), (120, 180), (180, 240)]
     assert all(w.channel == "chat" for w in closed)
     assert [w.counts for w in closed] == [
-        {"contacts": [1, 0], "resolution_rate": [0, 1]},
-        {"contacts": [0, 0], "resolution_rate": [0, 0]},  # empty: zeros, not missing
-        {"contacts": [0, 0], "resolution_rate": [0, 0]},
-        {"contacts": [1, 0], "resolution_rate": [1, 1]},
+        {"contacts": [1], "resolution_rate": [0, 1]},
+        {"contacts": [0], "resolution_rate": [0, 0]},  # empty: zeros, not missing
+        {"contacts": [0], "resolution_rate": [0, 0]},
+        {"contacts": [1], "resolution_rate": [1, 1]},
     ]
     assert windows.state["next_close"] == 4
     assert windows.state["open"] == {}
@@ -202,7 +202,7 @@ def test_empty_windows_report_touchpoint_series_seen_earlier():
     windows.close_through(0, SIZE, BOOK)
     # Window 1 gets nothing; billing was seen before, so it is reported as zero.
     (closed,) = windows.close_through(1, SIZE, BOOK)
-    assert closed.counts == {"contacts": [0, 0], "resolution_rate": [0, 0], "contacts@billing": [0, 0]}
+    assert closed.counts == {"contacts": [0], "resolution_rate": [0, 0], "contacts@billing": [0]}
 
 
 def test_close_through_nothing_to_close():
@@ -225,7 +225,7 @@ def test_catch_up_is_capped_and_skips_the_oldest_windows():
     closed = windows.close_through(last, SIZE, BOOK)
     assert len(closed) == MAX_CATCH_UP_WINDOWS
     assert closed[0].index == 11 and closed[-1].index == last
-    assert closed[0].counts["contacts"] == [1, 0]
+    assert closed[0].counts["contacts"] == [1]
     assert windows.state["next_close"] == last + 1
     assert windows.state["open"] == {}
 
@@ -235,7 +235,7 @@ def test_catch_up_at_exactly_the_cap_skips_nothing():
     add(windows, contact(10.0))
     closed = windows.close_through(MAX_CATCH_UP_WINDOWS - 1, SIZE, BOOK)
     assert len(closed) == MAX_CATCH_UP_WINDOWS
-    assert closed[0].index == 0 and closed[0].counts["contacts"] == [1, 0]
+    assert closed[0].index == 0 and closed[0].counts["contacts"] == [1]
 
 
 # --- state -------------------------------------------------------------------
