@@ -100,6 +100,7 @@ class AlertPolicy:
             direction=opened["direction"],
             severity=opened["severity"],
             resolved_at=rfc3339(result.end),
+            resolved_at_epoch=result.end,
         )
         return [resolved]
 

@@ -121,6 +121,43 @@ def demo(
              rate_scale=rate_scale, console=Console())
 
 
+@cli.command()
+def backtest(
+    events: Annotated[Path, typer.Argument(help="JSONL file: one message value per line, in arrival order.")],
+    alerts_out: Annotated[Path, typer.Option("--alerts-out", help="Where to write the alert records (JSONL).")],
+    config: ConfigOption = None,
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report of the alerted series.")] = None,
+) -> None:
+    """Replay events through the worker's own validation, windows, detectors and alert rules."""
+    import orjson
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    from streams.backtest import Backtest
+    from streams.report import SeriesRecorder, write_report
+
+    settings = _settings(config)
+    recorder = SeriesRecorder() if report is not None else None
+    records: list[dict[str, Any]] = []
+    with alerts_out.open("wb") as sink, events.open("rb") as source:
+
+        def on_alert(record: dict[str, Any]) -> None:
+            sink.write(orjson.dumps(record) + b"\n")
+            if report is not None:
+                records.append(record)
+
+        runner = Backtest(settings, on_alert=on_alert, on_result=recorder)
+        columns = (TextColumn("backtest"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task("events", total=events.stat().st_size)
+            summary = runner.run(source, progress=lambda size: bar.advance(task, size))
+            runner.finish()
+    facts = summary.to_dict()
+    if report is not None and recorder is not None:
+        write_report(report, recorder, records, facts)
+    typer.echo(orjson.dumps(facts, option=orjson.OPT_INDENT_2).decode())
+
+
 def main() -> None:
     cli()
 if __name__ == "__main__":
