@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration clean
+.PHONY: install demo test test-unit test-integration monitoring-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,16 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/kohta demo
 
-test: $(INSTALLED)
+# tests/monitoring runs promtool, amtool, prometheus and prometheus-alertmanager
+# (Debian packages prometheus and prometheus-alertmanager), installed when missing.
+monitoring-tools:
+	@command -v promtool >/dev/null && command -v amtool >/dev/null && command -v prometheus >/dev/null \
+	  && { command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null; } \
+	  || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	       $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update \
+	       && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y prometheus prometheus-alertmanager; }
+
+test: $(INSTALLED) monitoring-tools
 	$(BIN)/python -m pytest
 
 test-unit: $(INSTALLED)

@@ -44,6 +44,8 @@ def ensure_topics(settings: KohtaSettings, timeout: float = 30.0) -> None:
         topics.repartition: topics.partitions,
         topics.alerts: topics.partitions,
         topics.dead_letter: 1,
+        topics.control: 1,
+        topics.alert_events: 1,
     }
     admin = _admin(settings, timeout)
     try:

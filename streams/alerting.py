@@ -44,15 +44,45 @@ class WindowResult:
     sample_size: int | None
     verdict: Verdict | None
     update_seconds: float = 0.0  # time the detector took to score and learn
+    # The value over the target's rolling span, for metrics that declare a target.
+    target_observed: float | None = None
+    # Inside a maintenance window: nothing opens, nothing is learned.
+    suppressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRule:
+    min: float | None = None
+    max: float | None = None
+
+    def breached_by(self, value: float) -> str | None:
+        """The direction of a breach ("down" below min, "up" above max), or None."""
+        if self.min is not None and value < self.min:
+            return "down"
+        if self.max is not None and value > self.max:
+            return "up"
+        return None
+
+
+def _new_track() -> dict[str, Any]:
+    return {"open": None, "streak": 0, "streak_start": None, "calm": 0, "quiet_until": None}
 
 
 def new_alert_state() -> dict[str, Any]:
-    return {"open": None, "streak": 0, "streak_start": None, "calm": 0}
+    """Per series: one track per alert kind, the feedback sensitivity, target history."""
+    return {"anomaly": _new_track(), "target": _new_track(), "sensitivity": 1.0, "roll": []}
 
 
 class AlertPolicy:
-    """Opens after ``open_after`` anomalous windows in a row, resolves after
-    ``resolve_after`` normal ones in a row.
+    """Decides, window by window, when a series' alert opens, changes and resolves.
+
+    An anomaly alert opens after ``open_after`` anomalous windows in a row and
+    resolves after ``resolve_after`` normal ones; after a resolve the series stays
+    quiet for ``cooldown_windows``. While open, a change of severity sends an
+    ``update`` with the same id. A ``target`` breach (value over the rolling span
+    outside the objective) is tracked the same way as its own alert kind.
+    False-alarm feedback raises the series' ``sensitivity`` factor: a deviation
+    then needs ``|z| >= threshold * sensitivity`` to count.
 
     >>> from detectors import Verdict
     >>> bad = Verdict(score=90.0, is_anomaly=True, expected=100.0, lower=60.0,
@@ -67,54 +97,98 @@ class AlertPolicy:
     ['resolved']
     """
 
-    def __init__(self, *, open_after: int = 1, resolve_after: int = 2) -> None:
+    def __init__(
+        self,
+        *,
+        open_after: int = 1,
+        resolve_after: int = 2,
+        cooldown_windows: int = 0,
+        threshold: float = 4.0,
+        target: TargetRule | None = None,
+    ) -> None:
         self.open_after = open_after
         self.resolve_after = resolve_after
+        self.cooldown_windows = cooldown_windows
+        self.threshold = threshold
+        self.target = target
 
     def step(self, state: dict[str, Any], result: WindowResult) -> list[dict[str, Any]]:
         """Advance ``state`` (mutated) by one window; return the alert records to send."""
-        verdict = result.verdict
-        if verdict is None or result.observed is None:
-            return []  # nothing to judge (a ratio without a denominator)
-        if verdict.is_anomaly:
-            state["calm"] = 0
-            if state["streak"] == 0:
-                state["streak_start"] = result.start
-            state["streak"] += 1
-            if state["open"] is None and state["streak"] >= self.open_after:
-                state["open"] = self._record("open", result, state["streak_start"], result.end)
-                return [state["open"]]
+        if result.suppressed or result.observed is None:
             return []
-        state["streak"], state["streak_start"] = 0, None
-        if state["open"] is None:
+        records = []
+        if result.verdict is not None:
+            anomalous = result.verdict.is_anomaly and abs(result.verdict.z) >= self.threshold * state.get(
+                "sensitivity", 1.0
+            )
+            records += self._advance(state["anomaly"], "anomaly", anomalous, result, result.verdict.direction)
+        if self.target is not None and result.target_observed is not None:
+            breach = self.target.breached_by(result.target_observed)
+            records += self._advance(state["target"], "target", breach is not None, result, breach)
+        return records
+
+    def _advance(
+        self, track: dict[str, Any], kind: str, bad: bool, result: WindowResult, direction: str | None
+    ) -> list[dict[str, Any]]:
+        if bad:
+            track["calm"] = 0
+            if track["open"] is not None:
+                return self._maybe_update(track, kind, result)
+            if track["quiet_until"] is not None and result.start < track["quiet_until"]:
+                return []  # cooling down after a resolve: flapping is not news
+            if track["streak"] == 0:
+                track["streak_start"] = result.start
+            track["streak"] += 1
+            if track["streak"] < self.open_after:
+                return []
+            track["open"] = self._record(kind, "open", result, track["streak_start"], result.end, direction)
+            return [track["open"]]
+        track["streak"], track["streak_start"] = 0, None
+        if track["open"] is None:
             return []
-        state["calm"] += 1
-        if state["calm"] < self.resolve_after:
+        track["calm"] += 1
+        if track["calm"] < self.resolve_after:
             return []
-        opened, state["open"], state["calm"] = state["open"], None, 0
-        resolved = self._record("resolved", result, None, opened["detected_at_epoch"])
+        opened, track["open"], track["calm"] = track["open"], None, 0
+        track["quiet_until"] = result.end + self.cooldown_windows * (result.end - result.start)
+        resolved = self._record(kind, "resolved", result, opened["start_epoch"], opened["detected_at_epoch"],
+                                opened["direction"])
         resolved.update(
             alert_id=opened["alert_id"],
-            start=opened["start"],
-            start_epoch=opened["start_epoch"],
-            direction=opened["direction"],
             severity=opened["severity"],
             resolved_at=rfc3339(result.end),
             resolved_at_epoch=result.end,
         )
         return [resolved]
 
+    def _maybe_update(self, track: dict[str, Any], kind: str, result: WindowResult) -> list[dict[str, Any]]:
+        opened = track["open"]
+        severity = self._severity(kind, result)
+        if severity == opened["severity"]:
+            return []
+        update = self._record(kind, "update", result, opened["start_epoch"], opened["detected_at_epoch"],
+                              opened["direction"])
+        update.update(alert_id=opened["alert_id"], previous_severity=opened["severity"])
+        opened["severity"] = severity
+        return [update]
+
     @staticmethod
+    def _severity(kind: str, result: WindowResult) -> str | None:
+        if kind == "target":
+            return "warning"
+        return result.verdict.severity if result.verdict is not None else None
+
     def _record(
-        status: str, result: WindowResult, start: float | None, detected_at: float
+        self, kind: str, status: str, result: WindowResult, start: float, detected_at: float, direction: str | None
     ) -> dict[str, Any]:
         verdict, series = result.verdict, result.series
-        assert verdict is not None
-        start = result.start if start is None else start
+        anomaly = kind == "anomaly"
+        # Anomaly ids keep their original form; target ids are namespaced apart.
+        name = f"{series.id}|{start}" if anomaly else f"{series.id}|target|{start}"
         return {
-            "alert_id": str(uuid.uuid5(_ALERT_NAMESPACE, f"{series.id}|{start}")),
+            "alert_id": str(uuid.uuid5(_ALERT_NAMESPACE, name)),
             "status": status,
-            "kind": "anomaly",
+            "kind": kind,
             "series": series.id,
             "channel": series.channel,
             "metric": series.metric,
@@ -123,12 +197,13 @@ class AlertPolicy:
             "start_epoch": start,
             "detected_at": rfc3339(detected_at),
             "detected_at_epoch": detected_at,
-            "observed": result.observed,
-            "expected": verdict.expected,
-            "lower": verdict.lower,
-            "upper": verdict.upper,
-            "direction": verdict.direction,
-            "score": round(verdict.score, 2),
-            "severity": verdict.severity,
+            "observed": result.observed if anomaly else result.target_observed,
+            "expected": verdict.expected if verdict is not None else None,
+            "lower": verdict.lower if verdict is not None else None,
+            "upper": verdict.upper if verdict is not None else None,
+            "target": None if anomaly or self.target is None else {"min": self.target.min, "max": self.target.max},
+            "direction": direction,
+            "score": round(verdict.score, 2) if verdict is not None else None,
+            "severity": self._severity(kind, result),
             "sample_size": result.sample_size,
         }

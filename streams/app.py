@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from streams import codecs, internal
 from streams.engine import Engine
 from streams.processor import Processor, Sinks
+from streams.publisher import AlertPublisher
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
 
@@ -64,8 +65,8 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     app = _faust_app(settings)
     topics = settings.topics
 
-    def table(name: str) -> faust.Table:
-        created = app.Table(name, partitions=topics.partitions)
+    def table(name: str, partitions: int = topics.partitions) -> faust.Table:
+        created = app.Table(name, partitions=partitions)
         # Faust takes table serializers from model types only; plain dicts get ours
         # before the changelog topic (made lazily) reads them.
         created.key_serializer = created.value_serializer = codec
@@ -79,8 +80,9 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)
+    alert_events = app.topic(topics.alert_events, partitions=1, **raw)
     sinks = Sinks(
-        alerts=app.topic(topics.alerts, **raw),
+        alert_events=alert_events,
         dead_letter=app.topic(topics.dead_letter, **raw),
         repartition=app.topic(topics.repartition, partitions=topics.partitions, **raw),
     )
@@ -88,6 +90,9 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         registry, channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )
     processor = Processor(settings, engine, telemetry, sinks)
+    publisher = AlertPublisher(
+        settings, table("kohta-incidents", partitions=1), telemetry, app.topic(topics.alerts, **raw)
+    )
 
     # Concurrency 1: Faust may commit past an in-flight message with more
     # (faust-streaming#606), and per-partition order is what windows rely on.
@@ -95,6 +100,16 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     async def process(stream: faust.StreamT) -> None:
         async for event in stream.events():
             await processor.handle(event.message)
+
+    @app.agent(app.topic(topics.control, **raw), name="kohta-control", concurrency=1)
+    async def control(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            await processor.handle_control(event.message)
+
+    @app.agent(alert_events, name="kohta-publish", concurrency=1)
+    async def publish(stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            await publisher.handle(event.message)
 
     @app.timer(interval=settings.windows.tick_interval_seconds)
     async def tick() -> None:

@@ -18,6 +18,8 @@ from typing import Any
 
 from streams.alerting import WindowResult
 from streams.engine import Engine, Outcome
+from streams.enrich import correlator_for, enrich_alert
+from streams.incidents import new_incident_state
 from streams.events import TouchpointEvent
 from streams.settings import KohtaSettings
 from streams.validation import decode_message
@@ -68,6 +70,9 @@ class Backtest:
         self.engine = Engine(settings, windows={}, detectors={}, alerts={})
         self.on_alert = on_alert
         self.on_result = on_result
+        # The worker's second stage, applied in the order alerts are sent.
+        self.correlator = correlator_for(settings)
+        self.incidents = new_incident_state()
         self.summary = BacktestSummary()
         self._arrival_clock: float | None = None
         self._next_tick: float | None = None
@@ -147,4 +152,4 @@ class Backtest:
                 self.on_result(result)
         for record in outcome.alerts:
             summary.alerts[record["status"]] += 1
-            self.on_alert(record)
+            self.on_alert(enrich_alert(self.correlator, self.incidents, record, self.settings.language))

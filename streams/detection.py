@@ -31,8 +31,11 @@ def restore_detector(state: dict[str, Any]) -> LevelDetector:
     return LevelDetector.from_state(state)
 
 
-def score_and_learn(detector: LevelDetector, measurement: Measurement, window_start: float) -> Verdict:
-    """Score the window against what was learned so far, then learn it."""
+def score_and_learn(
+    detector: LevelDetector, measurement: Measurement, window_start: float, *, learn: bool = True
+) -> Verdict:
+    """Score the window against what was learned so far, then learn it (unless told not to)."""
     verdict = detector.score_one(measurement.value, measurement.n)
-    detector.learn_one(measurement.value, measurement.n)
+    if learn:
+        detector.learn_one(measurement.value, measurement.n)
     return verdict

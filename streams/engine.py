@@ -18,12 +18,15 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.alerting import AlertPolicy, SeriesRef, WindowResult, new_alert_state
+from streams.alerting import AlertPolicy, SeriesRef, TargetRule, WindowResult, new_alert_state
+from streams.contributions import attach_contributors
+from streams.control import ControlCommand, Maintenance
 from streams.clock import PartitionClocks
 from streams.detection import new_detector, restore_detector, score_and_learn
 from streams.events import TouchpointEvent
 from streams.metric_book import MetricBook, split_series_key
 from streams.partitioning import partition_for
+from streams.metric_spec import MetricSpec
 from streams.settings import KohtaSettings
 from streams.windowing import ChannelWindows, ClosedWindow, last_closable_index, window_index
 
@@ -64,10 +67,7 @@ class Engine:
         self.size = settings.windows.size_seconds
         self.lateness = settings.windows.allowed_lateness_seconds
         self.clocks = PartitionClocks(settings.windows.idle_timeout_seconds)
-        self.policy = AlertPolicy(
-            open_after=settings.alerts.open_after_windows,
-            resolve_after=settings.alerts.resolve_after_windows,
-        )
+        self._policies = {name: self._policy_for(spec) for name, spec in self.book.specs.items()}
         # Derived from the clocks, so it may be lost at any time without harm.
         self._closed_through: dict[int, int] = {}
 
@@ -122,18 +122,25 @@ class Engine:
             closed = windows.close_through(last, self.size, self.book)
             if not closed:
                 continue
-            self.windows[channel] = windows.state
             outcome.closed += closed
             for window in closed:
+                suppressed = windows.in_maintenance(window.start, window.end)
+                results: dict[str, WindowResult] = {}
+                records: list[dict[str, Any]] = []
                 for key, counts in window.counts.items():
-                    result, records = self._judge(window, key, counts)
-                    outcome.results.append(result)
-                    outcome.alerts += records
+                    result, new = self._judge(window, key, counts, suppressed)
+                    results[key] = result
+                    records += new
+                attach_contributors(records, results)
+                outcome.results += results.values()
+                outcome.alerts += records
+            windows.forget_maintenance_before(last * self.size)
+            self.windows[channel] = windows.state
         self._closed_through[partition] = last
         return outcome
 
     def _judge(
-        self, window: ClosedWindow, key: str, counts: list[int]
+        self, window: ClosedWindow, key: str, counts: list[float], suppressed: bool
     ) -> tuple[WindowResult, list[dict[str, Any]]]:
         metric, touchpoint = split_series_key(key)
         series = SeriesRef(window.channel, metric, touchpoint)
@@ -142,16 +149,53 @@ class Engine:
         if measurement.value is not None:
             began = time.perf_counter()
             detector = self._detector(series)
-            verdict = score_and_learn(detector, measurement, window.start)
+            # In maintenance the window is shown but not learned: it is not normal.
+            verdict = score_and_learn(detector, measurement, window.start, learn=not suppressed)
             self.detectors[series.id] = detector.to_state()
             spent = time.perf_counter() - began
-        result = WindowResult(
-            series, window.start, window.end, measurement.value, measurement.n, verdict, spent
-        )
         state = self.alerts.get(series.id) or new_alert_state()
-        records = self.policy.step(state, result)
+        target_value = self._roll_target(state, metric, key, counts)
+        result = WindowResult(
+            series, window.start, window.end, measurement.value, measurement.n, verdict, spent,
+            target_value, suppressed,
+        )
+        records = self._policies[metric].step(state, result)
         self.alerts[series.id] = state
         return result, records
+
+    def _roll_target(self, state: dict[str, Any], metric: str, key: str, counts: list[float]) -> float | None:
+        """The metric over the target's rolling span, ending with this window."""
+        target = self.book.specs[metric].target
+        if target is None:
+            return None
+        roll = state.setdefault("roll", [])
+        roll.append(list(counts))
+        del roll[: -target.over_windows]
+        summed = [sum(column) for column in zip(*roll, strict=True)]
+        return self.book.measure(key, summed).value
+
+    def apply_control(self, command: ControlCommand) -> None:
+        """A maintenance window or alert feedback, applied in the channel's partition."""
+        if isinstance(command, Maintenance):
+            windows = ChannelWindows(command.channel, self.windows.get(command.channel))
+            windows.add_maintenance(command.start, command.end)
+            self.windows[command.channel] = windows.state
+        else:
+            state = self.alerts.get(command.series) or new_alert_state()
+            state["sensitivity"] = command.adjust(state.get("sensitivity", 1.0))
+            self.alerts[command.series] = state
+
+    def _policy_for(self, spec: MetricSpec) -> AlertPolicy:
+        base, tuning = self.settings.alerts, spec.alerting
+        return AlertPolicy(
+            open_after=(tuning and tuning.open_after_windows) or base.open_after_windows,
+            resolve_after=(tuning and tuning.resolve_after_windows) or base.resolve_after_windows,
+            cooldown_windows=base.cooldown_windows
+            if tuning is None or tuning.cooldown_windows is None
+            else tuning.cooldown_windows,
+            threshold=self.settings.detector.threshold,
+            target=TargetRule(spec.target.min, spec.target.max) if spec.target else None,
+        )
 
     def _detector(self, series: SeriesRef) -> Any:
         stored = self.detectors.get(series.id)

@@ -1,8 +1,9 @@
 """Messages kohta sends to itself on the repartition topic.
 
-Two kinds: events forwarded to the partition that owns their channel (already
-validated, with the coordinates of the message they came in), and ticks, which
-let a partition close windows on the wall clock when no events arrive.
+Three kinds: events forwarded to the partition that owns their channel (already
+validated, with the coordinates of the message they came in); ticks, which let
+a partition close windows on the wall clock when no events arrive; and control
+commands (maintenance, feedback), applied in the partition of their channel.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from streams.control import ControlCommand, Feedback, Maintenance
 from streams.events import TouchpointEvent
 
 
@@ -33,6 +35,19 @@ class Tick:
     wall_time: float
 
 
+@dataclass(frozen=True, slots=True)
+class Control:
+    command: ControlCommand
+
+
+def encode_control(command: ControlCommand) -> bytes:
+    if isinstance(command, Maintenance):
+        body = {"maintenance": [command.channel, command.start, command.end, command.reason]}
+    else:
+        body = {"feedback": [command.series, command.alert_id, command.verdict]}
+    return orjson.dumps(body)
+
+
 def encode_forward(origin: Origin, events: Sequence[TouchpointEvent]) -> bytes:
     return orjson.dumps(
         {
@@ -46,10 +61,14 @@ def encode_tick(wall_time: float) -> bytes:
     return orjson.dumps({"tick": wall_time})
 
 
-def decode(raw: bytes) -> Forwarded | Tick:
+def decode(raw: bytes) -> Forwarded | Tick | Control:
     payload = orjson.loads(raw)
     if "tick" in payload:
         return Tick(payload["tick"])
+    if "maintenance" in payload:
+        return Control(Maintenance(*payload["maintenance"]))
+    if "feedback" in payload:
+        return Control(Feedback(*payload["feedback"]))
     topic, partition, offset = payload["origin"]
     return Forwarded(
         Origin(topic, partition, offset),

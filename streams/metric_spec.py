@@ -29,6 +29,9 @@ class Target(BaseModel):
 
     min: float | None = None
     max: float | None = None
+    # The objective is judged on this many windows together: one quiet minute of
+    # survey answers says nothing about an NPS objective.
+    over_windows: int = Field(15, ge=1)
 
     @model_validator(mode="after")
     def _one_bound(self) -> Target:

@@ -20,14 +20,15 @@ from streams.engine import Engine, Outcome
 from streams.events import TouchpointEvent
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
-from streams.validation import decode_message
+from streams.control import parse_control
+from streams.validation import EventRejected, decode_message
 
 REASON_LATE = "late"
 
 
 @dataclass(frozen=True, slots=True)
 class Sinks:
-    alerts: TopicT
+    alert_events: TopicT
     dead_letter: TopicT
     repartition: TopicT
 
@@ -47,6 +48,9 @@ class Processor:
         self.telemetry.messages.labels(topic=message.topic).inc()
         if message.topic == self._repartition_topic:
             payload = internal.decode(message.value)
+            if isinstance(payload, internal.Control):
+                self.engine.apply_control(payload.command)
+                return
             if isinstance(payload, internal.Tick):
                 await self._emit(self.engine.close_due(message.partition, wall_now), wall_now)
                 self._record_partition(message.partition, wall_now)
@@ -130,10 +134,26 @@ class Processor:
         for result in outcome.results:
             self.telemetry.record_result(result)
         for record in outcome.alerts:
-            await self.sinks.alerts.send(key=record["series"].encode(), value=orjson.dumps(record))
-            self.telemetry.record_alert(record)
+            # On to incident grouping (one partition), then to the alerts topic.
+            await self.sinks.alert_events.send(
+                key=record["series"].encode(), value=orjson.dumps(record), partition=0
+            )
         if outcome.alerts:
             self.telemetry.record_open_alerts(self.engine.alerts.values())
+
+    async def handle_control(self, message: Message) -> None:
+        """A command from the control topic, validated, then sent to its channel's partition."""
+        origin = internal.Origin(message.topic, message.partition, message.offset)
+        try:
+            command = parse_control(message.value)
+        except EventRejected as rejected:
+            await self._dead_letter(message.value or b"", rejected.reason, rejected.detail, origin, None)
+            return
+        await self.sinks.repartition.send(
+            key=command.channel.encode(),
+            value=internal.encode_control(command),
+            partition=self.engine.owner(command.channel),
+        )
 
     def _record_partition(self, partition: int, wall_now: float) -> None:
         watermark: Any = self.engine.clocks.watermark(partition, wall_now)

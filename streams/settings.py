@@ -33,6 +33,10 @@ class TopicSettings(BaseModel):
     repartition: str = "kohta.touchpoints-repartition"
     alerts: str = "kohta.alerts"
     dead_letter: str = "kohta.deadletter"
+    control: str = "kohta.control"
+    # Alerts on their way to incident grouping: one partition, so that one place
+    # sees every alert in order.
+    alert_events: str = "kohta.alert-events"
     partitions: int = Field(4, ge=1, le=1024)
     replication_factor: int = Field(1, ge=1)
 
@@ -59,6 +63,16 @@ class AlertSettings(BaseModel):
     resolve_after_windows: int = Field(2, ge=1)
     # Windows after a resolve during which the same series may not open again.
     cooldown_windows: int = Field(0, ge=0)
+
+
+class IncidentSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    # Alerts opening this close in event time on related series share an incident.
+    window_seconds: float = Field(1800.0, gt=0)
+    # Series related across channels ("channel/metric"); a channel's own series are
+    # always related to each other.
+    groups: list[list[str]] = Field(default_factory=list)
 
 
 class ConsumerSettings(BaseModel):
@@ -91,6 +105,7 @@ class KohtaSettings(BaseSettings):
     web_port: int = 6066
     data_dir: Path = Path(".kohta")
     log_level: str = "info"
+    language: Literal["en", "fi"] = "en"
     # Channels named here always get their own label values and state; others are
     # discovered up to the cap, and past it are counted under `other`.
     channels: list[str] = Field(default_factory=list)
@@ -104,6 +119,7 @@ class KohtaSettings(BaseSettings):
     windows: WindowSettings = Field(default_factory=WindowSettings)
     detector: DetectorSettings = Field(default_factory=DetectorSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     metrics: list[MetricSpec] = Field(default_factory=list)

@@ -158,14 +158,11 @@ class PipelineTelemetry:
         """Recount open alerts from the alert table, so a restarted worker reports them too."""
         counts: dict[tuple[str, str, str, str], int] = {}
         for state in alert_states:
-            opened = state.get("open")
-            if opened:
-                key = (
-                    self.channel(opened["channel"]),
-                    opened["metric"],
-                    opened.get("kind", "anomaly"),
-                    opened["severity"] or "none",
-                )
+            for kind in ("anomaly", "target"):
+                opened = state.get(kind, {}).get("open")
+                if not opened:
+                    continue
+                key = (self.channel(opened["channel"]), opened["metric"], kind, opened["severity"] or "none")
                 counts[key] = counts.get(key, 0) + 1
         self.open_alerts.clear()
         for (channel, metric, kind, severity), count in counts.items():

@@ -75,7 +75,7 @@ def _number(value: object, name: str, wrong_type: str = "") -> float:
     return number
 
 
-def _name(value: object, name: str) -> str:
+def check_name(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise EventRejected("wrong_type", f"{name} must be a string")
     if _NAME(value) is None:
@@ -83,7 +83,7 @@ def _name(value: object, name: str) -> str:
     return value
 
 
-def _text(value: object, name: str, max_len: int) -> str:
+def check_text(value: object, name: str, max_len: int) -> str:
     if not isinstance(value, str):
         raise EventRejected("wrong_type", f"{name} must be a string")
     if not 0 < len(value) <= max_len:
@@ -91,7 +91,7 @@ def _text(value: object, name: str, max_len: int) -> str:
     return value
 
 
-def _timestamp(value: object, now: float | None, max_future_seconds: float) -> float:
+def parse_timestamp(value: object, now: float | None, max_future_seconds: float) -> float:
     if isinstance(value, str):
         if _RFC3339(value) is None:
             raise EventRejected("invalid_timestamp", "ts must be an RFC 3339 date-time with offset")
@@ -163,15 +163,15 @@ def validate_event(
         # JSON null counts as missing, as it does for the optional fields.
         missing = next(n for n in ("event_id", "ts", "channel", "type") if get(n) is None)
         raise EventRejected("missing_field", f"{missing} is required")
-    _text(event_id, "event_id", 128)
-    ts = _timestamp(ts, now, max_future_seconds)
-    _name(channel, "channel")
-    _name(type_, "type")
+    check_text(event_id, "event_id", 128)
+    ts = parse_timestamp(ts, now, max_future_seconds)
+    check_name(channel, "channel")
+    check_name(type_, "type")
     touchpoint, segment = get("touchpoint"), get("segment")
     if touchpoint is not None:
-        _name(touchpoint, "touchpoint")
+        check_name(touchpoint, "touchpoint")
     if segment is not None:
-        _name(segment, "segment")
+        check_name(segment, "segment")
     survey = get("survey")
     score = _survey_score(survey, get("score"))
     value = get("value")
@@ -179,7 +179,7 @@ def validate_event(
         value = _number(value, "value")
     customer_id = get("customer_id")
     if customer_id is not None:
-        _text(customer_id, "customer_id", 128)
+        check_text(customer_id, "customer_id", 128)
     attrs = get("attrs")
     if attrs is not None:
         attrs = _attrs(attrs)

@@ -104,3 +104,13 @@ class ChannelWindows:
         self.state["next_close"] = last + 1
         self.state["closed_through"] = last
         return closed
+
+    def add_maintenance(self, start: float, end: float) -> None:
+        self.state.setdefault("maintenance", []).append([start, end])
+
+    def in_maintenance(self, start: float, end: float) -> bool:
+        return any(m_start < end and start < m_end for m_start, m_end in self.state.get("maintenance", ()))
+
+    def forget_maintenance_before(self, ts: float) -> None:
+        if self.state.get("maintenance"):
+            self.state["maintenance"] = [m for m in self.state["maintenance"] if m[1] > ts]

@@ -34,6 +34,8 @@ def base_config(broker: EmbeddedBroker, name: str, web_port: int) -> dict[str, A
             "repartition": f"{name}.repartition",
             "alerts": f"{name}.alerts",
             "dead_letter": f"{name}.deadletter",
+            "control": f"{name}.control",
+            "alert_events": f"{name}.alert-events",
             "partitions": 2,
         },
         "windows": {"size_seconds": 60, "allowed_lateness_seconds": 60, "idle_timeout_seconds": 30},

@@ -1,0 +1,392 @@
+"""kohta's default detector: a seasonal, sample-size-aware baseline per series."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from river import base
+
+from detectors._season import PROFILES, Profile, skew_y, skew_z, zero_count_z
+from detectors._stats import EWMeanVar
+from detectors.level import _clipped_second_moment
+from detectors.verdict import Verdict
+
+KINDS = ("count", "ratio", "share", "nps", "mean")
+DIRECTIONS = ("up", "down", "both")
+STATE_VERSION = 1
+
+# Poisson variance floor: keeps z finite where the profile has learned ~0 events,
+# and the skew transform is accurate down to about this mean.
+_COUNT_FLOOR = 0.05
+# A count run whose profile expected less than this per window cannot be relearned
+# as a multiple of the profile (0 × anything is 0); it is written into the profile.
+_COUNT_RELEARN_MIN = 1.0
+# The model-error prior (as large as the sampling error) is worth this many windows.
+_PRIOR_WINDOWS = 30.0
+# In-band values are learned clipped at this many standard errors (see level.py).
+_LEARN_CLIP = 2.0
+_NO_DATA = Verdict(0.0, False, None, None, None, None, None, 0.0)
+
+
+class SeasonalDetector(base.Base):
+    """Scores each window against an hour-of-day (and weekday/weekend) profile.
+
+    The expected value is a piecewise-linear daily profile (per day type) times a
+    short-term level for counts, or plus it for ratios, shares, NPS and means. The
+    standard error is sampling noise from the *expected* value (Poisson, binomial, or
+    the per-answer variance over ``n``) plus a learned model error, and z is
+    skew-corrected, so thin windows and quiet hours are judged by what they can say.
+    A count of 0 is judged by its exact probability (silence). Out-of-band values are
+    not learned; ``relearn_after`` of them in one direction become the new level.
+
+    Parameters
+    ----------
+    kind
+        ``"count"``, ``"ratio"``/``"share"`` (``x = k/n``), ``"nps"`` (points, ``n``
+        answers) or ``"mean"`` (``n`` events).
+    threshold
+        |z| at which a value is anomalous (score 50); critical at twice that.
+    warmup
+        Windows learned before anything can be anomalous.
+    bad_direction
+        ``"up"``, ``"down"`` or ``"both"``; the other way still scores.
+    window_seconds
+        Window length; ``t`` is the window start, its centre picks the profile hour.
+    profile
+        ``"day"`` (24 hours), ``"weekpart"`` (24 hours × weekday/weekend) or
+        ``"week"`` (168 hours); ``None`` picks ``"weekpart"`` for counts, else ``"day"``.
+    timezone
+        IANA zone whose clock (and weekend) the traffic follows.
+    min_n
+        Windows with a smaller sample are learned (lightly) but not judged.
+    level_memory
+        Windows of memory of the short-term level at full traffic (longer when quiet).
+    profile_memory
+        Visits of memory of a profile hour (a weekday hour is visited 5 times a week).
+    variance_memory
+        Windows of memory of the model error and of typical traffic.
+    relearn_after
+        Consecutive out-of-band windows in one direction that become the new level.
+    relearn_silence
+        Whether a run of zero counts may become the new level; ``None``: only when
+        ``bad_direction="up"``. Otherwise a dead channel alerts until it is back.
+
+    Examples
+    --------
+
+    A count that follows a daily rhythm (10 to 100 per minute), two days long:
+
+    >>> import math
+    >>> from detectors import SeasonalDetector
+    >>> det = SeasonalDetector(kind="count", bad_direction="down")
+    >>> def rate(t):
+    ...     return 55 - 45 * math.cos(2 * math.pi * (t / 3600 - 4) / 24)
+    >>> for t in range(0, 2 * 86400, 60):
+    ...     det.learn_one(round(rate(t)), t=t)
+    >>> t = 2 * 86400 + 16 * 3600  # the peak hour of day 3
+    >>> v = det.score_one(round(rate(t)), t=t)
+    >>> v.is_anomaly, round(v.expected)
+    (False, 100)
+    >>> v = det.score_one(20, t=t)
+    >>> v.is_anomaly, v.direction, v.severity
+    (True, 'down', 'critical')
+    >>> det.score_one(0, t=6 * 3600).is_anomaly  # 16 expected early on: 0 is silence
+    True
+    >>> det.score_one(0, t=4 * 3600).is_anomaly  # 10 at night: 0 happens (p = 5e-5)
+    False
+
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: str = "count",
+        threshold: float = 4.0,
+        warmup: int = 30,
+        bad_direction: str = "both",
+        window_seconds: float = 60.0,
+        profile: str | None = None,
+        timezone: str = "UTC",
+        min_n: float = 5,
+        level_memory: float = 30,
+        profile_memory: float = 4.0,
+        variance_memory: float = 1440,
+        relearn_after: int = 30,
+        relearn_silence: bool | None = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if bad_direction not in DIRECTIONS:
+            raise ValueError(f"bad_direction must be one of {DIRECTIONS}, got {bad_direction!r}")
+        if profile is not None and profile not in PROFILES:
+            raise ValueError(f"profile must be one of {tuple(PROFILES)} or None, got {profile!r}")
+        positive = {"threshold": threshold, "window_seconds": window_seconds,
+                    "level_memory": level_memory, "profile_memory": profile_memory,
+                    "variance_memory": variance_memory}
+        for name, value in positive.items():
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if warmup < 0 or relearn_after < 1 or not min_n >= 0:
+            raise ValueError("warmup and min_n must be >= 0 and relearn_after >= 1")
+        self.kind = kind
+        self.threshold = threshold
+        self.warmup = warmup
+        self.bad_direction = bad_direction
+        self.window_seconds = window_seconds
+        self.profile = profile
+        self.timezone = timezone
+        self.min_n = min_n
+        self.level_memory = level_memory
+        self.profile_memory = profile_memory
+        self.variance_memory = variance_memory
+        self.relearn_after = relearn_after
+        self.relearn_silence = relearn_silence
+
+        self._count = kind == "count"
+        try:
+            self._zone = None if timezone == "UTC" else ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {timezone!r}") from exc
+        self._zone_hour: int | None = None
+        self._zone_offset = 0.0
+        per_hour = 3600.0 / window_seconds  # tent weight one visit gives a bucket
+        self._profile = Profile(profile or ("weekpart" if self._count else "day"),
+                                cap=max(1.0, per_hour * profile_memory))
+        self._level = EWMeanVar(1.0 / level_memory, warm_start=False)  # × or + the profile
+        self._typical = EWMeanVar(1.0 / variance_memory)  # profile count, or n
+        self._unit_var = EWMeanVar(1.0 / variance_memory)  # nps/mean: variance of one answer
+        self._excess = EWMeanVar(1.0 / variance_memory)  # model error beyond sampling
+        self._learned = 0
+        self._mature = 0.5 * per_hour  # half a visit of weight: a bucket is learned
+        self._clip = min(_LEARN_CLIP, threshold)
+        self._clip_scale = 1.0 / _clipped_second_moment(self._clip)
+        if relearn_silence is None:
+            relearn_silence = bad_direction == "up"
+        self._relearn_silence = relearn_silence
+        self._cache: tuple | None = None
+        self._reset_run()
+
+    @property
+    def n_learned(self) -> int:
+        return self._learned
+
+    # --- scoring -------------------------------------------------------------
+
+    def score_one(self, x: float | None, *, t: float, n: float | None = None,
+                  se: float | None = None) -> Verdict:
+        """Score the window starting at ``t`` without learning it."""
+        obs = self._check(x, n, se)
+        a = self._assess(t, obs)
+        if a is None:
+            return _NO_DATA
+        e = a[2]
+        if obs is None:
+            return Verdict(0.0, False, e, None, None, None, None, 0.0)
+        sd, gamma, z = a[5], a[6], a[8]
+        lower = e + sd * skew_y(-self.threshold, gamma)
+        upper = e + sd * skew_y(self.threshold, gamma)
+        if self.kind != "mean":  # counts, proportions and NPS live in a bounded range
+            lo, hi = (-100.0, 100.0) if self.kind == "nps" else (0.0, 1.0 if self.kind == "share" else math.inf)
+            lower, upper = min(max(lower, lo), hi), min(max(upper, lo), hi)
+        x, n = obs[0], obs[1]
+        if self._learned < self.warmup or (not self._count and n < self.min_n):
+            return Verdict(0.0, False, e, lower, upper, None, None, 0.0)
+        dev = abs(z)
+        direction = "up" if x > e else "down" if x < e else None
+        severity = None
+        if dev >= self.threshold:
+            severity = "critical" if dev >= 2 * self.threshold else "warning"
+        is_anomaly = severity is not None and self.bad_direction in ("both", direction)
+        return Verdict(100.0 * dev / (dev + self.threshold), is_anomaly, e, lower, upper,
+                       direction, severity, z)
+
+    def _assess(self, t: float, obs: tuple | None) -> tuple | None:
+        """(loc, m, e[, s2, g, sd, gamma, young, z]) for this window, or None."""
+        if not math.isfinite(t):
+            raise ValueError(f"t must be a finite epoch time, got {t!r}")
+        key = (t, obs)
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        loc = self._profile.locate(self._local_hours(t))
+        m = self._profile.predict(loc)
+        if m is None:
+            return None
+        level = self._level.mean
+        if self._count:
+            e = max(m, 0.0) * (1.0 if level is None else level)
+        else:
+            e = m + (level or 0.0)
+        if obs is None:
+            return (loc, m, e)
+        x, n, se = obs
+        if self._count:
+            s2 = max(e, _COUNT_FLOOR)
+            skew, g = 1.0 / math.sqrt(s2), e * e
+        elif self.kind in ("ratio", "share"):
+            p = (min(max(e, 0.0), 1.0) * n + 0.5) / (n + 1.0)  # Jeffreys: never exactly 0 or 1
+            s2 = p * (1.0 - p) / n
+            skew, g = (1.0 - 2.0 * p) / math.sqrt(n * p * (1.0 - p)), 1.0
+        else:
+            unit = self._unit_var.mean
+            s2 = max(unit / n if unit else 0.0, se * se if se else 0.0)
+            skew, g = 0.0, 1.0
+        kappa = max(self._excess.mean or 0.0, 0.0)
+        var = max(s2 + kappa * g, (1e-9 + 1e-3 * abs(e)) ** 2)
+        # Where the profile is still being learned (the first visit of an hour, a
+        # first weekend) it is little more than a running level: widen the band.
+        learned = self._profile.weight(loc)
+        young = learned < self._mature
+        if young:
+            var /= max(learned / self._mature, 0.01)
+        sd = math.sqrt(var)
+        gamma = skew * (s2 / var) ** 1.5  # model error is symmetric: it dilutes the skew
+        z = skew_z((x - e) / sd, gamma)
+        if self._count and x == 0:
+            z = min(z, zero_count_z(e, (var - s2) / g if g > 0 else 0.0))
+        if (x - e) * z < 0:  # the skew shifts the median; a value this close is unremarkable
+            z = 0.0
+        result = (loc, m, e, s2, g, sd, gamma, young, z)
+        self._cache = (key, result)
+        return result
+
+    def _local_hours(self, t: float) -> float:
+        centre = t + 0.5 * self.window_seconds
+        if self._zone is not None:
+            hour = math.floor(centre / 3600.0)
+            if hour != self._zone_hour:  # zones change offset on the hour
+                local = datetime.fromtimestamp(hour * 3600.0, self._zone)
+                self._zone_hour, self._zone_offset = hour, local.utcoffset().total_seconds()
+            centre += self._zone_offset
+        return centre / 3600.0
+
+    # --- learning ------------------------------------------------------------
+
+    def learn_one(self, x: float | None, *, t: float, n: float | None = None,
+                  se: float | None = None) -> None:
+        """Learn the window starting at ``t``; out-of-band values only count toward a shift."""
+        obs = self._check(x, n, se)
+        if obs is None:
+            return
+        a = self._assess(t, obs)
+        self._cache = None
+        x, n, se = obs
+        if a is None:  # the very first value starts the profile and the scales
+            self._profile.learn(self._profile.locate(self._local_hours(t)), x, 1.0)
+            self._level.update(1.0 if self._count else 0.0)
+            self._typical.update(x if self._count else n)
+            if se:
+                self._unit_var.update(n * se * se)
+            self._learned = 1
+            return
+        loc, m, e, s2, g, sd, gamma, young, z = a
+        typical = self._typical.mean
+        amount = max(m, 0.0) if self._count else n
+        info = min(1.0, amount / typical) if typical else 1.0  # vs a typical window
+        scale = 1.0
+        if self._learned >= self.warmup and not young:
+            direction = "up" if x > e else "down"
+            if abs(z) >= (self.threshold / 2 if direction == self._run_dir else self.threshold):
+                self._extend_run(x, m, info, direction, loc[1:3])
+                return
+            if info >= 0.5:  # a thin window is in band because it says little
+                self._reset_run()
+            # Clip where the (skewed) distribution's 2-sigma-equivalent band ends: a
+            # symmetric clip would bias a quiet hour's Poisson mean low.
+            x = min(max(x, e + sd * skew_y(-self._clip, gamma)), e + sd * skew_y(self._clip, gamma))
+            scale = self._clip_scale
+        self._profile.learn(loc, x, 1.0 if self._count else info)
+        if info > 0:
+            if not self._count:
+                self._level.update(x - m, info)
+            elif m > 0:
+                self._level.update(x / m, info)
+            if self._excess.mean is None and s2 > 0 and (e >= 1.0 or not self._count):
+                self._excess.update(s2 / g, _PRIOR_WINDOWS)  # prior: model error ≈ sampling error
+            if g > 0:
+                r = x - e
+                self._excess.update((r * r * scale - s2) / g, info * info)
+            if self.kind in ("nps", "mean"):
+                self._unit_var.update(n * se * se if se else n * (x - e) ** 2 * scale, info)
+        self._typical.update(amount)
+        self._learned += 1
+
+    def _extend_run(self, x: float, m: float, w: float, direction: str, buckets: tuple) -> None:
+        if direction != self._run_dir:
+            self._reset_run()
+            self._run_dir = direction
+        w = max(w, 1e-6)
+        self._run_len += 1
+        self._run[0] += w
+        self._run[1] += w * x
+        self._run[2] += w * m
+        if self._run_len < self.relearn_after:
+            return
+        total, xs, ms = self._run
+        if self._count and xs == 0.0 and not self._relearn_silence:
+            return  # an outage is not a new normal: keep alerting
+        # Never learning outliers would never adapt either (river#948): a long enough
+        # run in one direction is the new level.
+        if not self._count:
+            self._level.mean = (xs - ms) / total
+        elif ms / total >= _COUNT_RELEARN_MIN:
+            self._level.mean = xs / ms
+        else:  # new traffic where the profile has ~none: it is this hour's
+            for b in buckets:
+                self._profile.values[b] = xs / total
+                self._profile.weights[b] = max(self._profile.weights[b], 1.0)
+        self._reset_run()
+
+    def _reset_run(self) -> None:
+        self._run_dir: str | None = None
+        self._run_len = 0
+        self._run = [0.0, 0.0, 0.0]  # total weight, weighted sum of x, of the profile
+
+    def _check(self, x: float | None, n: float | None, se: float | None) -> tuple | None:
+        if n is not None and not (math.isfinite(n) and n >= 0):
+            raise ValueError(f"sample size must be a finite number >= 0, got {n!r}")
+        if se is not None and not (math.isfinite(se) and se >= 0):
+            raise ValueError(f"standard error must be a finite number >= 0, got {se!r}")
+        if x is None or (not self._count and not n):
+            return None  # no data, or a share of nothing
+        if not math.isfinite(x):
+            raise ValueError(f"value must be a finite number, got {x!r}")
+        if x < 0 and self.kind in ("count", "ratio", "share"):
+            raise ValueError(f"a {self.kind} cannot be negative, got {x!r}")
+        if self.kind == "nps" and abs(x) > 100:
+            raise ValueError(f"an NPS lies in [-100, 100], got {x!r}")
+        if self._count:
+            return float(x), None, None
+        return float(x), float(n), (float(se) if se is not None else None)
+
+    # --- state ---------------------------------------------------------------
+
+    def to_state(self) -> dict:
+        """Everything needed to continue exactly where this detector is, as plain JSON."""
+        return {
+            "version": STATE_VERSION,
+            "params": self._get_params(),
+            "learned": self._learned,
+            "profile": self._profile.to_list(),
+            "level": self._level.to_list(),
+            "typical": self._typical.to_list(),
+            "unit_var": self._unit_var.to_list(),
+            "excess": self._excess.to_list(),
+            "run": [self._run_dir, self._run_len, self._run],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict) -> SeasonalDetector:
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"unsupported detector state version {state.get('version')!r}")
+        det = cls(**state["params"])
+        det._learned = state["learned"]
+        det._profile.load(state["profile"])
+        det._level.load(state["level"])
+        det._typical.load(state["typical"])
+        det._unit_var.load(state["unit_var"])
+        det._excess.load(state["excess"])
+        det._run_dir, det._run_len, run = state["run"]
+        det._run = list(run)
+        return det
