@@ -1,9 +1,11 @@
-"""Building blocks of the seasonal detector: the hour profile and skew-aware z scores."""
+"""Building blocks of the seasonal detector: clock, hour profile, sampling noise, z."""
 
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from statistics import NormalDist
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Day types per profile: one day for every day, weekdays vs weekend, or each weekday.
 PROFILES = {"day": 1, "weekpart": 2, "week": 7}
@@ -14,18 +16,41 @@ _NORMAL = NormalDist()
 _Z_LIMIT = 37.5
 
 
+class LocalClock:
+    """Hours since the epoch on a time zone's wall clock (offset looked up once an hour)."""
+
+    __slots__ = ("zone", "_hour", "_offset")
+
+    def __init__(self, timezone: str) -> None:
+        try:
+            self.zone = None if timezone == "UTC" else ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {timezone!r}") from exc
+        self._hour: int | None = None
+        self._offset = 0.0
+
+    def hours(self, t: float) -> float:
+        if self.zone is not None:
+            hour = math.floor(t / 3600.0)
+            if hour != self._hour:  # zones change their offset on the hour
+                local = datetime.fromtimestamp(hour * 3600.0, self.zone)
+                self._hour, self._offset = hour, local.utcoffset().total_seconds()
+            t += self._offset
+        return t / 3600.0
+
+
 class Profile:
-    """A piecewise-linear curve over the hours of a day, one curve per day type.
+    """A smooth curve over the hours of a day, one curve per day type.
 
     Bucket ``b`` holds the curve at the centre of hour ``b % 24`` of day type
-    ``b // 24``; between two centres the value is interpolated linearly, also across
-    midnight into the next day's type, so the baseline never steps on the hour.
+    ``b // 24``; between two centres the value is interpolated, also across midnight
+    into the next day's type, so the baseline never steps on the hour.
 
-    Learning is least squares on these tent functions (what River's
-    ``LinearRegression`` with ``SGD`` does with the two tent weights as features),
-    with a per-bucket gain of ``w / W``: ``W`` is the bucket's accumulated weight,
-    capped at ``cap``, so a new bucket starts as a plain running mean and a learned one
-    forgets with weight ``w / cap`` per window.
+    Each bucket is the tent-weighted mean of the windows within an hour of its centre
+    (a triangular-kernel smoother). Its gain is ``w / W``, with ``W`` the bucket's
+    accumulated weight capped at ``cap``: a new bucket starts as a plain running mean
+    (River's ``stats.Mean``) and a learned one forgets like River's ``stats.EWMean``
+    with ``fading_factor = w / cap``.
     """
 
     __slots__ = ("types", "cap", "values", "weights")
@@ -150,3 +175,43 @@ def zero_count_z(expected: float, overdispersion: float) -> float:
     if log_p < -700.0:
         return -_Z_LIMIT
     return max(_NORMAL.inv_cdf(math.exp(log_p)), -_Z_LIMIT) if log_p < 0.0 else 0.0
+
+
+def sampling(kind: str, e: float, n: float | None, se: float | None, unit_var: float | None,
+             count_floor: float) -> tuple[float, float, float]:
+    """Sampling variance of one window around the expected ``e``, its skewness, and the
+    scale of model error (``e²`` for counts, whose errors are relative; else 1).
+
+    The variance comes from the *expected* value, not the observed one: 0 of 3 visits
+    has an observed binomial variance of 0, which would make any miss infinitely odd.
+    """
+    if kind == "count":
+        s2 = max(e, count_floor)
+        return s2, 1.0 / math.sqrt(s2), e * e
+    if kind in ("ratio", "share"):
+        p = (min(max(e, 0.0), 1.0) * n + 0.5) / (n + 1.0)  # Jeffreys: never exactly 0 or 1
+        return p * (1.0 - p) / n, (1.0 - 2.0 * p) / math.sqrt(n * p * (1.0 - p)), 1.0
+    # NPS and means: the typical variance of one answer over n, or the window's own
+    # standard error when that is larger (a polarized window really is noisier).
+    s2 = max(unit_var / n if unit_var else 0.0, se * se if se else 0.0)
+    return s2, 0.0, 1.0
+
+
+def check_observation(kind: str, x: float | None, n: float | None,
+                      se: float | None) -> tuple[float, float | None, float | None] | None:
+    """``(x, n, se)`` as floats, ``None`` for a window without data; raises on nonsense."""
+    if n is not None and not (math.isfinite(n) and n >= 0):
+        raise ValueError(f"sample size must be a finite number >= 0, got {n!r}")
+    if se is not None and not (math.isfinite(se) and se >= 0):
+        raise ValueError(f"standard error must be a finite number >= 0, got {se!r}")
+    if x is None or (kind != "count" and not n):
+        return None  # no data, or a share of nothing
+    if not math.isfinite(x):
+        raise ValueError(f"value must be a finite number, got {x!r}")
+    if x < 0 and kind in ("count", "ratio", "share"):
+        raise ValueError(f"a {kind} cannot be negative, got {x!r}")
+    if kind == "nps" and abs(x) > 100:
+        raise ValueError(f"an NPS lies in [-100, 100], got {x!r}")
+    if kind == "count":
+        return float(x), None, None
+    return float(x), float(n), (float(se) if se is not None else None)

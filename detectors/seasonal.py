@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from river import base
 
-from detectors._season import PROFILES, Profile, skew_y, skew_z, zero_count_z
+from detectors._season import (PROFILES, LocalClock, Profile, check_observation, sampling,
+                               skew_y, skew_z, zero_count_z)
 from detectors._stats import EWMeanVar
 from detectors.level import _clipped_second_moment
 from detectors.verdict import Verdict
@@ -17,17 +16,20 @@ KINDS = ("count", "ratio", "share", "nps", "mean")
 DIRECTIONS = ("up", "down", "both")
 STATE_VERSION = 1
 
-# Poisson variance floor: keeps z finite where the profile has learned ~0 events,
-# and the skew transform is accurate down to about this mean.
+# Poisson variance floor: keeps z finite where the profile has learned ~0 events;
+# the skew transform is still conservative at this mean.
 _COUNT_FLOOR = 0.05
-# A count run whose profile expected less than this per window cannot be relearned
-# as a multiple of the profile (0 × anything is 0); it is written into the profile.
+# A count run where the profile expects less than this cannot be relearned as a
+# multiple of the profile (0 × anything is 0); it is written into the profile.
 _COUNT_RELEARN_MIN = 1.0
 # The model-error prior (as large as the sampling error) is worth this many windows.
 _PRIOR_WINDOWS = 30.0
 # In-band values are learned clipped at this many standard errors (see level.py).
 _LEARN_CLIP = 2.0
 _NO_DATA = Verdict(0.0, False, None, None, None, None, None, 0.0)
+# Where values can lie; the band is clipped to it.
+_RANGE = {"count": (0.0, math.inf), "ratio": (0.0, math.inf), "share": (0.0, 1.0),
+          "nps": (-100.0, 100.0), "mean": (-math.inf, math.inf)}
 
 
 class SeasonalDetector(base.Base):
@@ -76,26 +78,37 @@ class SeasonalDetector(base.Base):
     Examples
     --------
 
-    A count that follows a daily rhythm (10 to 100 per minute), two days long:
+    A count that follows a daily rhythm (10 to 100 per minute), from a Monday on:
 
     >>> import math
     >>> from detectors import SeasonalDetector
     >>> det = SeasonalDetector(kind="count", bad_direction="down")
     >>> def rate(t):
     ...     return 55 - 45 * math.cos(2 * math.pi * (t / 3600 - 4) / 24)
-    >>> for t in range(0, 2 * 86400, 60):
+    >>> monday, wednesday = 4 * 86400, 6 * 86400  # 1970-01-05 and -07
+    >>> for t in range(monday, wednesday + 16 * 3600, 60):
     ...     det.learn_one(round(rate(t)), t=t)
-    >>> t = 2 * 86400 + 16 * 3600  # the peak hour of day 3
+    >>> t = wednesday + 16 * 3600  # the peak hour
     >>> v = det.score_one(round(rate(t)), t=t)
     >>> v.is_anomaly, round(v.expected)
     (False, 100)
     >>> v = det.score_one(20, t=t)
     >>> v.is_anomaly, v.direction, v.severity
     (True, 'down', 'critical')
-    >>> det.score_one(0, t=6 * 3600).is_anomaly  # 16 expected early on: 0 is silence
+    >>> det.score_one(0, t=wednesday + 6 * 3600).is_anomaly  # 16 expected: 0 is silence
     True
-    >>> det.score_one(0, t=4 * 3600).is_anomaly  # 10 at night: 0 happens (p = 5e-5)
+    >>> det.score_one(0, t=wednesday + 4 * 3600).is_anomaly  # 10 at night: 0 happens (p = 5e-5)
     False
+
+    A conversion rate of 8 %: a window's sample size decides what a miss means.
+
+    >>> conv = SeasonalDetector(kind="ratio", min_n=1)
+    >>> for t in range(0, 86400, 60):
+    ...     conv.learn_one(0.08, t=t, n=400)
+    >>> conv.score_one(0 / 3, t=86400, n=3).is_anomaly
+    False
+    >>> conv.score_one(4 / 400, t=86400, n=400).is_anomaly
+    True
 
     """
 
@@ -122,10 +135,8 @@ class SeasonalDetector(base.Base):
             raise ValueError(f"bad_direction must be one of {DIRECTIONS}, got {bad_direction!r}")
         if profile is not None and profile not in PROFILES:
             raise ValueError(f"profile must be one of {tuple(PROFILES)} or None, got {profile!r}")
-        positive = {"threshold": threshold, "window_seconds": window_seconds,
-                    "level_memory": level_memory, "profile_memory": profile_memory,
-                    "variance_memory": variance_memory}
-        for name, value in positive.items():
+        for name in ("threshold", "window_seconds", "level_memory", "profile_memory", "variance_memory"):
+            value = locals()[name]
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         if warmup < 0 or relearn_after < 1 or not min_n >= 0:
@@ -145,27 +156,20 @@ class SeasonalDetector(base.Base):
         self.relearn_silence = relearn_silence
 
         self._count = kind == "count"
-        try:
-            self._zone = None if timezone == "UTC" else ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {timezone!r}") from exc
-        self._zone_hour: int | None = None
-        self._zone_offset = 0.0
-        per_hour = 3600.0 / window_seconds  # tent weight one visit gives a bucket
+        self._clock = LocalClock(timezone)
+        per_hour = 3600.0 / window_seconds  # the tent weight one visit gives a bucket
         self._profile = Profile(profile or ("weekpart" if self._count else "day"),
                                 cap=max(1.0, per_hour * profile_memory))
+        self._mature = 0.5 * per_hour  # weight at which a bucket counts as learned
         self._level = EWMeanVar(1.0 / level_memory, warm_start=False)  # × or + the profile
         self._typical = EWMeanVar(1.0 / variance_memory)  # profile count, or n
         self._unit_var = EWMeanVar(1.0 / variance_memory)  # nps/mean: variance of one answer
         self._excess = EWMeanVar(1.0 / variance_memory)  # model error beyond sampling
         self._learned = 0
-        self._mature = 0.5 * per_hour  # half a visit of weight: a bucket is learned
         self._clip = min(_LEARN_CLIP, threshold)
         self._clip_scale = 1.0 / _clipped_second_moment(self._clip)
-        if relearn_silence is None:
-            relearn_silence = bad_direction == "up"
-        self._relearn_silence = relearn_silence
-        self._cache: tuple | None = None
+        self._relearn_silence = bad_direction == "up" if relearn_silence is None else relearn_silence
+        self._cache: tuple | None = None  # score_one's work, reused by learn_one
         self._reset_run()
 
     @property
@@ -177,19 +181,17 @@ class SeasonalDetector(base.Base):
     def score_one(self, x: float | None, *, t: float, n: float | None = None,
                   se: float | None = None) -> Verdict:
         """Score the window starting at ``t`` without learning it."""
-        obs = self._check(x, n, se)
-        a = self._assess(t, obs)
+        obs = check_observation(self.kind, x, n, se)
+        a = self._assess(float(t), obs)
         if a is None:
             return _NO_DATA
         e = a[2]
         if obs is None:
             return Verdict(0.0, False, e, None, None, None, None, 0.0)
         sd, gamma, z = a[5], a[6], a[8]
-        lower = e + sd * skew_y(-self.threshold, gamma)
-        upper = e + sd * skew_y(self.threshold, gamma)
-        if self.kind != "mean":  # counts, proportions and NPS live in a bounded range
-            lo, hi = (-100.0, 100.0) if self.kind == "nps" else (0.0, 1.0 if self.kind == "share" else math.inf)
-            lower, upper = min(max(lower, lo), hi), min(max(upper, lo), hi)
+        lo, hi = _RANGE[self.kind]
+        lower = min(max(e + sd * skew_y(-self.threshold, gamma), lo), hi)
+        upper = min(max(e + sd * skew_y(self.threshold, gamma), lo), hi)
         x, n = obs[0], obs[1]
         if self._learned < self.warmup or (not self._count and n < self.min_n):
             return Verdict(0.0, False, e, lower, upper, None, None, 0.0)
@@ -203,7 +205,7 @@ class SeasonalDetector(base.Base):
                        direction, severity, z)
 
     def _assess(self, t: float, obs: tuple | None) -> tuple | None:
-        """(loc, m, e[, s2, g, sd, gamma, young, z]) for this window, or None."""
+        """``(loc, m, e[, s2, g, sd, gamma, young, z])`` of this window; None before any data."""
         if not math.isfinite(t):
             raise ValueError(f"t must be a finite epoch time, got {t!r}")
         key = (t, obs)
@@ -219,22 +221,11 @@ class SeasonalDetector(base.Base):
         else:
             e = m + (level or 0.0)
         if obs is None:
-            return (loc, m, e)
+            return loc, m, e
         x, n, se = obs
-        if self._count:
-            s2 = max(e, _COUNT_FLOOR)
-            skew, g = 1.0 / math.sqrt(s2), e * e
-        elif self.kind in ("ratio", "share"):
-            p = (min(max(e, 0.0), 1.0) * n + 0.5) / (n + 1.0)  # Jeffreys: never exactly 0 or 1
-            s2 = p * (1.0 - p) / n
-            skew, g = (1.0 - 2.0 * p) / math.sqrt(n * p * (1.0 - p)), 1.0
-        else:
-            unit = self._unit_var.mean
-            s2 = max(unit / n if unit else 0.0, se * se if se else 0.0)
-            skew, g = 0.0, 1.0
-        kappa = max(self._excess.mean or 0.0, 0.0)
-        var = max(s2 + kappa * g, (1e-9 + 1e-3 * abs(e)) ** 2)
-        # Where the profile is still being learned (the first visit of an hour, a
+        s2, skew, g = sampling(self.kind, e, n, se, self._unit_var.mean, _COUNT_FLOOR)
+        var = max(s2 + max(self._excess.mean or 0.0, 0.0) * g, (1e-9 + 1e-3 * abs(e)) ** 2)
+        # Where the profile is still being learned (the first visit of an hour, the
         # first weekend) it is little more than a running level: widen the band.
         learned = self._profile.weight(loc)
         young = learned < self._mature
@@ -245,30 +236,24 @@ class SeasonalDetector(base.Base):
         z = skew_z((x - e) / sd, gamma)
         if self._count and x == 0:
             z = min(z, zero_count_z(e, (var - s2) / g if g > 0 else 0.0))
-        if (x - e) * z < 0:  # the skew shifts the median; a value this close is unremarkable
+        if (x - e) * z < 0:  # the skew moves the median off the mean; so close is nothing
             z = 0.0
         result = (loc, m, e, s2, g, sd, gamma, young, z)
         self._cache = (key, result)
         return result
 
     def _local_hours(self, t: float) -> float:
-        centre = t + 0.5 * self.window_seconds
-        if self._zone is not None:
-            hour = math.floor(centre / 3600.0)
-            if hour != self._zone_hour:  # zones change offset on the hour
-                local = datetime.fromtimestamp(hour * 3600.0, self._zone)
-                self._zone_hour, self._zone_offset = hour, local.utcoffset().total_seconds()
-            centre += self._zone_offset
-        return centre / 3600.0
+        return self._clock.hours(t + 0.5 * self.window_seconds)  # the window's centre
 
     # --- learning ------------------------------------------------------------
 
     def learn_one(self, x: float | None, *, t: float, n: float | None = None,
                   se: float | None = None) -> None:
         """Learn the window starting at ``t``; out-of-band values only count toward a shift."""
-        obs = self._check(x, n, se)
+        obs = check_observation(self.kind, x, n, se)
         if obs is None:
             return
+        t = float(t)  # a NumPy scalar would leak into the JSON state through the profile
         a = self._assess(t, obs)
         self._cache = None
         x, n, se = obs
@@ -287,12 +272,13 @@ class SeasonalDetector(base.Base):
         scale = 1.0
         if self._learned >= self.warmup and not young:
             direction = "up" if x > e else "down"
+            # Hysteresis: inside a run, half the threshold keeps it going (see level.py).
             if abs(z) >= (self.threshold / 2 if direction == self._run_dir else self.threshold):
                 self._extend_run(x, m, info, direction, loc[1:3])
                 return
             if info >= 0.5:  # a thin window is in band because it says little
                 self._reset_run()
-            # Clip where the (skewed) distribution's 2-sigma-equivalent band ends: a
+            # Clip where the skewed distribution's 2-sigma-equivalent band ends: a
             # symmetric clip would bias a quiet hour's Poisson mean low.
             x = min(max(x, e + sd * skew_y(-self._clip, gamma)), e + sd * skew_y(self._clip, gamma))
             scale = self._clip_scale
@@ -300,11 +286,13 @@ class SeasonalDetector(base.Base):
         if info > 0:
             if not self._count:
                 self._level.update(x - m, info)
-            elif m > 0:
+            elif m > 1e-6:  # a ratio to ~nothing says nothing (and could overflow)
                 self._level.update(x / m, info)
             if self._excess.mean is None and s2 > 0 and (e >= 1.0 or not self._count):
                 self._excess.update(s2 / g, _PRIOR_WINDOWS)  # prior: model error ≈ sampling error
             if g > 0:
+                # Method of moments: E[r²] = sampling + model variance; weighted by the
+                # window's information, as a thin window's r² is mostly sampling noise.
                 r = x - e
                 self._excess.update((r * r * scale - s2) / g, info * info)
             if self.kind in ("nps", "mean"):
@@ -325,14 +313,14 @@ class SeasonalDetector(base.Base):
             return
         total, xs, ms = self._run
         if self._count and xs == 0.0 and not self._relearn_silence:
-            return  # an outage is not a new normal: keep alerting
+            return  # an outage is not a new normal: keep alerting until traffic is back
         # Never learning outliers would never adapt either (river#948): a long enough
-        # run in one direction is the new level.
+        # run in one direction is the new level, relative to the profile.
         if not self._count:
             self._level.mean = (xs - ms) / total
         elif ms / total >= _COUNT_RELEARN_MIN:
             self._level.mean = xs / ms
-        else:  # new traffic where the profile has ~none: it is this hour's
+        else:  # traffic where the profile has ~none: it belongs to this hour
             for b in buckets:
                 self._profile.values[b] = xs / total
                 self._profile.weights[b] = max(self._profile.weights[b], 1.0)
@@ -341,24 +329,7 @@ class SeasonalDetector(base.Base):
     def _reset_run(self) -> None:
         self._run_dir: str | None = None
         self._run_len = 0
-        self._run = [0.0, 0.0, 0.0]  # total weight, weighted sum of x, of the profile
-
-    def _check(self, x: float | None, n: float | None, se: float | None) -> tuple | None:
-        if n is not None and not (math.isfinite(n) and n >= 0):
-            raise ValueError(f"sample size must be a finite number >= 0, got {n!r}")
-        if se is not None and not (math.isfinite(se) and se >= 0):
-            raise ValueError(f"standard error must be a finite number >= 0, got {se!r}")
-        if x is None or (not self._count and not n):
-            return None  # no data, or a share of nothing
-        if not math.isfinite(x):
-            raise ValueError(f"value must be a finite number, got {x!r}")
-        if x < 0 and self.kind in ("count", "ratio", "share"):
-            raise ValueError(f"a {self.kind} cannot be negative, got {x!r}")
-        if self.kind == "nps" and abs(x) > 100:
-            raise ValueError(f"an NPS lies in [-100, 100], got {x!r}")
-        if self._count:
-            return float(x), None, None
-        return float(x), float(n), (float(se) if se is not None else None)
+        self._run = [0.0, 0.0, 0.0]  # total weight, weighted sums of x and of the profile
 
     # --- state ---------------------------------------------------------------
 

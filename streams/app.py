@@ -12,7 +12,9 @@ import faust
 from prometheus_client import CollectorRegistry, generate_latest
 
 from streams import codecs, internal
+from streams.changelog import ChangelogMap
 from streams.engine import Engine
+from streams.partitioning import partition_for
 from streams.processor import Processor, Sinks
 from streams.publisher import AlertPublisher
 from streams.settings import KohtaSettings
@@ -72,12 +74,14 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         created.key_serializer = created.value_serializer = codec
         return created
 
-    engine = Engine(
-        settings,
-        windows=table("kohta-windows"),
-        detectors=table("kohta-detectors"),
-        alerts=table("kohta-alerts"),
-    )
+    def owner_of(key: str) -> int:
+        # Window keys are channels; detector and alert keys are "channel/metric...".
+        return partition_for(key.split("/", 1)[0], topics.partitions)
+
+    state = [
+        ChangelogMap(table(name), owner_of) for name in ("kohta-windows", "kohta-detectors", "kohta-alerts")
+    ]
+    engine = Engine(settings, windows=state[0], detectors=state[1], alerts=state[2])
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)
     alert_events = app.topic(topics.alert_events, partitions=1, **raw)
@@ -89,17 +93,19 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     telemetry = PipelineTelemetry(
         registry, channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )
-    processor = Processor(settings, engine, telemetry, sinks)
-    publisher = AlertPublisher(
-        settings, table("kohta-incidents", partitions=1), telemetry, app.topic(topics.alerts, **raw)
-    )
+    processor = Processor(settings, engine, telemetry, sinks, state)
+    incidents = ChangelogMap(table("kohta-incidents", partitions=1), lambda key: 0)
+    publisher = AlertPublisher(settings, incidents, telemetry, app.topic(topics.alerts, **raw))
+
+    batch = settings.consumer
 
     # Concurrency 1: Faust may commit past an in-flight message with more
     # (faust-streaming#606), and per-partition order is what windows rely on.
+    # take_events acks a batch only after the loop body, i.e. after the flush.
     @app.agent(source, name="kohta-process", concurrency=1)
     async def process(stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            await processor.handle(event.message)
+        async for events in stream.take_events(batch.batch_messages, within=batch.batch_wait_seconds):
+            await processor.handle_batch([event.message for event in events])
 
     @app.agent(app.topic(topics.control, **raw), name="kohta-control", concurrency=1)
     async def control(stream: faust.StreamT) -> None:
@@ -110,6 +116,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     async def publish(stream: faust.StreamT) -> None:
         async for event in stream.events():
             await publisher.handle(event.message)
+            incidents.flush()
 
     @app.timer(interval=settings.windows.tick_interval_seconds)
     async def tick() -> None:

@@ -38,6 +38,7 @@ class Outcome:
     """What one step of the engine asks the outside world to do or record."""
 
     late: list[TouchpointEvent] = field(default_factory=list)
+    replayed: list[TouchpointEvent] = field(default_factory=list)
     accepted: int = 0
     closed: list[ClosedWindow] = field(default_factory=list)
     results: list[WindowResult] = field(default_factory=list)
@@ -45,6 +46,7 @@ class Outcome:
 
     def extend(self, other: Outcome) -> None:
         self.late += other.late
+        self.replayed += other.replayed
         self.accepted += other.accepted
         self.closed += other.closed
         self.results += other.results
@@ -88,24 +90,41 @@ class Engine:
             known = [ts for ts in stored if ts is not None]
             self.clocks.seed(partition, max(known) if known else None, wall_now)
 
-    def absorb(self, partition: int, events: Iterable[TouchpointEvent], wall_now: float) -> Outcome:
-        """Count events owned by ``partition``, in arrival order, then close what is due."""
+    def absorb(
+        self,
+        partition: int,
+        events: Iterable[TouchpointEvent],
+        wall_now: float,
+        source: tuple[str, int] | None = None,
+    ) -> Outcome:
+        """Count events owned by ``partition``, in arrival order, then close what is due.
+
+        ``source`` names the message the events came in (``"topic:partition"``,
+        offset). Each channel's state remembers the newest source offset it has
+        absorbed, so a message Kafka delivers again after a crash is skipped
+        instead of counted twice.
+        """
         self._ensure_clock(partition, wall_now)
         outcome = Outcome()
         touched: dict[str, ChannelWindows] = {}
         for event in events:
-            watermark = self.clocks.observe(partition, event.ts, wall_now)
-            closable = last_closable_index(watermark, self.size, self.lateness)
             windows = touched.get(event.channel)
             if windows is None:
                 windows = touched[event.channel] = ChannelWindows(
                     event.channel, self.windows.get(event.channel)
                 )
+            if source is not None and windows.has_absorbed(*source):
+                outcome.replayed.append(event)
+                continue
+            watermark = self.clocks.observe(partition, event.ts, wall_now)
+            closable = last_closable_index(watermark, self.size, self.lateness)
             if windows.add(event, window_index(event.ts, self.size), self.book, closable):
                 outcome.accepted += 1
             else:
                 outcome.late.append(event)
         for channel, windows in touched.items():
+            if source is not None:
+                windows.mark_absorbed(*source)
             self.windows[channel] = windows.state
         outcome.extend(self.close_due(partition, wall_now))
         return outcome

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from streams.engine import Engine, Outcome
 from streams.events import TouchpointEvent
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
+from streams.changelog import ChangelogMap
 from streams.control import parse_control
 from streams.validation import EventRejected, decode_message
 
@@ -35,13 +37,29 @@ class Sinks:
 
 class Processor:
     def __init__(
-        self, settings: KohtaSettings, engine: Engine, telemetry: PipelineTelemetry, sinks: Sinks
+        self,
+        settings: KohtaSettings,
+        engine: Engine,
+        telemetry: PipelineTelemetry,
+        sinks: Sinks,
+        tables: Sequence[ChangelogMap] = (),
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.telemetry = telemetry
         self.sinks = sinks
+        self.tables = tables
         self._repartition_topic = settings.topics.repartition
+
+    async def handle_batch(self, messages: Sequence[Message]) -> None:
+        """Process a batch in order, then write each changed key's changelog once.
+
+        The caller acks the messages only after this returns (flush before commit).
+        """
+        for message in messages:
+            await self.handle(message)
+        for table in self.tables:
+            table.flush()
 
     async def handle(self, message: Message) -> None:
         wall_now = time.time()
@@ -89,8 +107,13 @@ class Processor:
         whole_message: bytes | None,
         wall_now: float,
     ) -> None:
-        outcome = self.engine.absorb(partition, events, wall_now)
+        source = (f"{origin.topic}:{origin.partition}", origin.offset)
+        outcome = self.engine.absorb(partition, events, wall_now, source)
         accepted = Counter(event.channel for event in events)
+        for event in outcome.replayed:
+            # Delivered again after a restart, and already counted: not news.
+            accepted[event.channel] -= 1
+            self.telemetry.events.labels(channel=self.telemetry.channel(event.channel), outcome="replayed").inc()
         for event in outcome.late:
             accepted[event.channel] -= 1
             self.telemetry.events.labels(channel=self.telemetry.channel(event.channel), outcome="late").inc()

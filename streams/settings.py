@@ -82,6 +82,10 @@ class ConsumerSettings(BaseModel):
     rebalance_timeout_seconds: float = 10.0
     heartbeat_interval_seconds: float = 1.0
     commit_interval_seconds: float = 1.0
+    # Messages processed together: their changelog writes are merged, one per key.
+    batch_messages: int = Field(500, ge=1)
+    # How long a batch waits to fill before it is processed anyway.
+    batch_wait_seconds: float = Field(0.05, gt=0)
 
 
 class ProducerSettings(BaseModel):

@@ -105,6 +105,14 @@ class ChannelWindows:
         self.state["closed_through"] = last
         return closed
 
+    def has_absorbed(self, source: str, offset: int) -> bool:
+        return self.state.get("offsets", {}).get(source, -1) >= offset
+
+    def mark_absorbed(self, source: str, offset: int) -> None:
+        offsets = self.state.setdefault("offsets", {})
+        if offset > offsets.get(source, -1):
+            offsets[source] = offset
+
     def add_maintenance(self, start: float, end: float) -> None:
         self.state.setdefault("maintenance", []).append([start, end])
 

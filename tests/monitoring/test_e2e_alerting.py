@@ -19,8 +19,10 @@ from tests.monitoring import dashboards
 from tests.monitoring.stack import (
     PrometheusAPI,
     WebhookReceiver,
+    alertmanager_binary,
     alertmanager_server,
     prometheus_server,
+    tool,
     wait_until,
     write_alertmanager_config,
     write_prometheus_config,
@@ -60,6 +62,7 @@ def is_cx_alert(labels: dict[str, str]) -> bool:
 
 
 def test_open_incident_alerts_on_call_and_fills_the_dashboards(broker, start_worker, tmp_path: Path):
+    tool("prometheus"), alertmanager_binary()  # fail at once, before a worker starts, if missing
     worker = start_worker(with_touchpoint_series)
     with contextlib.ExitStack() as stack:
         webhook = stack.enter_context(WebhookReceiver())
