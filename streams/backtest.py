@@ -35,6 +35,7 @@ class BacktestSummary:
     events: int = 0
     accepted: int = 0
     late: int = 0
+    duplicates: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     windows_closed: int = 0
     alerts: Counter[str] = field(default_factory=Counter)
@@ -50,6 +51,7 @@ class BacktestSummary:
             "events": self.events,
             "accepted": self.accepted,
             "late": self.late,
+            "duplicates": self.duplicates,
             "rejected": dict(self.rejected),
             "windows_closed": self.windows_closed,
             "alerts": dict(self.alerts),
@@ -144,6 +146,7 @@ class Backtest:
         summary = self.summary
         summary.accepted += outcome.accepted
         summary.late += len(outcome.late)
+        summary.duplicates += len(outcome.duplicates)
         if outcome.late:
             summary.rejected["late"] += len(outcome.late)
         summary.windows_closed += len(outcome.closed)

@@ -14,6 +14,7 @@ for a key never changes and a restarted worker restores exactly what it wrote.
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ class Outcome:
 
     late: list[TouchpointEvent] = field(default_factory=list)
     replayed: list[TouchpointEvent] = field(default_factory=list)
+    duplicates: list[TouchpointEvent] = field(default_factory=list)
     accepted: int = 0
     closed: list[ClosedWindow] = field(default_factory=list)
     results: list[WindowResult] = field(default_factory=list)
@@ -47,6 +49,7 @@ class Outcome:
     def extend(self, other: Outcome) -> None:
         self.late += other.late
         self.replayed += other.replayed
+        self.duplicates += other.duplicates
         self.accepted += other.accepted
         self.closed += other.closed
         self.results += other.results
@@ -72,6 +75,10 @@ class Engine:
         self._policies = {name: self._policy_for(spec) for name, spec in self.book.specs.items()}
         # Derived from the clocks, so it may be lost at any time without harm.
         self._closed_through: dict[int, int] = {}
+        # Event ids seen per channel and open window, to drop duplicate events. Kept
+        # in memory only: after a restart, redelivered messages are recognised by
+        # their source offsets instead (see absorb).
+        self._seen: defaultdict[str, defaultdict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
 
     def owner(self, channel: str) -> int:
         return partition_for(channel, self.partitions)
@@ -118,10 +125,18 @@ class Engine:
                 continue
             watermark = self.clocks.observe(partition, event.ts, wall_now)
             closable = last_closable_index(watermark, self.size, self.lateness)
-            if windows.add(event, window_index(event.ts, self.size), self.book, closable):
-                outcome.accepted += 1
-            else:
+            index = window_index(event.ts, self.size)
+            if windows.is_late(index, closable):
                 outcome.late.append(event)
+                continue
+            # Copies of an event share its event time, so they meet in its window.
+            seen = self._seen[event.channel][index]
+            if hash(event.event_id) in seen:
+                outcome.duplicates.append(event)
+                continue
+            windows.add(event, index, self.book, closable)
+            seen.add(hash(event.event_id))
+            outcome.accepted += 1
         for channel, windows in touched.items():
             if source is not None:
                 windows.mark_absorbed(*source)
@@ -142,7 +157,10 @@ class Engine:
             if not closed:
                 continue
             outcome.closed += closed
+            seen = self._seen.get(channel)
             for window in closed:
+                if seen is not None:
+                    seen.pop(window.index, None)
                 suppressed = windows.in_maintenance(window.start, window.end)
                 results: dict[str, WindowResult] = {}
                 records: list[dict[str, Any]] = []

@@ -110,10 +110,13 @@ class Processor:
         source = (f"{origin.topic}:{origin.partition}", origin.offset)
         outcome = self.engine.absorb(partition, events, wall_now, source)
         accepted = Counter(event.channel for event in events)
-        for event in outcome.replayed:
-            # Delivered again after a restart, and already counted: not news.
-            accepted[event.channel] -= 1
-            self.telemetry.events.labels(channel=self.telemetry.channel(event.channel), outcome="replayed").inc()
+        for outcome_name, skipped in (("replayed", outcome.replayed), ("duplicate", outcome.duplicates)):
+            # Already counted: a redelivery after a restart, or a copy of an event.
+            for event in skipped:
+                accepted[event.channel] -= 1
+                self.telemetry.events.labels(
+                    channel=self.telemetry.channel(event.channel), outcome=outcome_name
+                ).inc()
         for event in outcome.late:
             accepted[event.channel] -= 1
             self.telemetry.events.labels(channel=self.telemetry.channel(event.channel), outcome="late").inc()

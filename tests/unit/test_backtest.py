@@ -85,3 +85,14 @@ def test_batch_envelopes_and_single_events_decide_alike():
     Backtest(settings(), on_alert=from_singles.append).run(iter(singles))
     Backtest(settings(), on_alert=from_batches.append).run(iter(batches))
     assert from_singles == from_batches
+
+
+def test_copies_of_an_event_count_once():
+    start = math.floor(1_790_000_000 / WINDOW) * WINDOW
+    lines = webshop_lines(start, 12, range(0))
+    copies = [line for line in lines for _ in range(3)]  # every event sent three times
+    once, thrice = Backtest(settings(), on_alert=lambda r: None), Backtest(settings(), on_alert=lambda r: None)
+    first, second = once.run(iter(lines)), thrice.run(iter(copies))
+    assert second.accepted == first.accepted
+    assert second.duplicates == 2 * len(lines)
+    assert once.engine.detectors == thrice.engine.detectors  # the detectors learned the same windows
