@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from river import base
 
@@ -30,6 +31,20 @@ _NO_DATA = Verdict(0.0, False, None, None, None, None, None, 0.0)
 # Where values can lie; the band is clipped to it.
 _RANGE = {"count": (0.0, math.inf), "ratio": (0.0, math.inf), "share": (0.0, 1.0),
           "nps": (-100.0, 100.0), "mean": (-math.inf, math.inf)}
+
+
+class _Window(NamedTuple):
+    """What one window is judged against; the tail is only there when it has data."""
+
+    loc: tuple  # profile buckets around the window and the position between them
+    m: float  # the profile's value
+    e: float  # expected value: the profile with the short-term level
+    s2: float = 0.0  # sampling variance
+    g: float = 0.0  # scale of model error
+    sd: float = 0.0  # standard error, all included
+    gamma: float = 0.0  # skewness
+    young: bool = False  # the profile is still being learned here
+    z: float = 0.0
 
 
 class SeasonalDetector(base.Base):
@@ -185,10 +200,9 @@ class SeasonalDetector(base.Base):
         a = self._assess(float(t), obs)
         if a is None:
             return _NO_DATA
-        e = a[2]
+        e, sd, gamma, z = a.e, a.sd, a.gamma, a.z
         if obs is None:
             return Verdict(0.0, False, e, None, None, None, None, 0.0)
-        sd, gamma, z = a[5], a[6], a[8]
         lo, hi = _RANGE[self.kind]
         lower = min(max(e + sd * skew_y(-self.threshold, gamma), lo), hi)
         upper = min(max(e + sd * skew_y(self.threshold, gamma), lo), hi)
@@ -204,8 +218,8 @@ class SeasonalDetector(base.Base):
         return Verdict(100.0 * dev / (dev + self.threshold), is_anomaly, e, lower, upper,
                        direction, severity, z)
 
-    def _assess(self, t: float, obs: tuple | None) -> tuple | None:
-        """``(loc, m, e[, s2, g, sd, gamma, young, z])`` of this window; None before any data."""
+    def _assess(self, t: float, obs: tuple | None) -> _Window | None:
+        """The baseline of the window at ``t`` and, with data, its z; None before any data."""
         if not math.isfinite(t):
             raise ValueError(f"t must be a finite epoch time, got {t!r}")
         key = (t, obs)
@@ -221,7 +235,7 @@ class SeasonalDetector(base.Base):
         else:
             e = m + (level or 0.0)
         if obs is None:
-            return loc, m, e
+            return _Window(loc, m, e)
         x, n, se = obs
         s2, skew, g = sampling(self.kind, e, n, se, self._unit_var.mean, _COUNT_FLOOR)
         var = max(s2 + max(self._excess.mean or 0.0, 0.0) * g, (1e-9 + 1e-3 * abs(e)) ** 2)
@@ -230,7 +244,7 @@ class SeasonalDetector(base.Base):
         learned = self._profile.weight(loc)
         young = learned < self._mature
         if young:
-            var /= max(learned / self._mature, 0.01)
+            var /= max(learned / self._mature, 0.25)
         sd = math.sqrt(var)
         gamma = skew * (s2 / var) ** 1.5  # model error is symmetric: it dilutes the skew
         z = skew_z((x - e) / sd, gamma)
@@ -238,7 +252,7 @@ class SeasonalDetector(base.Base):
             z = min(z, zero_count_z(e, (var - s2) / g if g > 0 else 0.0))
         if (x - e) * z < 0:  # the skew moves the median off the mean; so close is nothing
             z = 0.0
-        result = (loc, m, e, s2, g, sd, gamma, young, z)
+        result = _Window(loc, m, e, s2, g, sd, gamma, young, z)
         self._cache = (key, result)
         return result
 

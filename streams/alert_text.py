@@ -55,13 +55,13 @@ def _number(value: float, digits: int, language: str) -> str:
     return text.replace(".", ",") if language == "fi" else text
 
 
-def format_value(metric: str, value: float | None, language: str = "en") -> str:
+def format_value(metric: str, value: float | None, language: str = "en", *, unit: bool = True) -> str:
     if value is None:
         return "–"
     if metric in _PERCENT:
-        return f"{_number(100 * value, 1, language)} %"
+        return _number(100 * value, 1, language) + (" %" if unit else "")
     if metric == "handle_time":
-        return f"{_number(value, 0, language)} s"
+        return _number(value, 0, language) + (" s" if unit else "")
     if metric in ("ces", "smiley_score"):
         return _number(value, 2, language)
     return _number(value, 1 if abs(value) < 10 and value != int(value) else 0, language)
@@ -89,7 +89,8 @@ def describe(record: dict[str, Any], language: str = "en") -> str:
         where=where,
         metric=METRICS[language].get(metric, metric),
         observed=format_value(metric, record.get("observed"), language),
-        lower=format_value(metric, record.get("lower"), language),
+        # The unit once, after the band: "6.8–8.9 %".
+        lower=format_value(metric, record.get("lower"), language, unit=False),
         upper=format_value(metric, record.get("upper"), language),
         since=since,
         severity=record.get("severity") or "",

@@ -149,6 +149,8 @@ class Backtest:
         summary.duplicates += len(outcome.duplicates)
         if outcome.late:
             summary.rejected["late"] += len(outcome.late)
+        if outcome.overflow:
+            summary.rejected["channel_overflow"] += len(outcome.overflow)
         summary.windows_closed += len(outcome.closed)
         if self.on_result is not None:
             for result in outcome.results:

@@ -41,6 +41,7 @@ class Outcome:
     late: list[TouchpointEvent] = field(default_factory=list)
     replayed: list[TouchpointEvent] = field(default_factory=list)
     duplicates: list[TouchpointEvent] = field(default_factory=list)
+    overflow: list[TouchpointEvent] = field(default_factory=list)
     accepted: int = 0
     closed: list[ClosedWindow] = field(default_factory=list)
     results: list[WindowResult] = field(default_factory=list)
@@ -50,6 +51,7 @@ class Outcome:
         self.late += other.late
         self.replayed += other.replayed
         self.duplicates += other.duplicates
+        self.overflow += other.overflow
         self.accepted += other.accepted
         self.closed += other.closed
         self.results += other.results
@@ -73,6 +75,7 @@ class Engine:
         self.lateness = settings.windows.allowed_lateness_seconds
         self.clocks = PartitionClocks(settings.windows.idle_timeout_seconds)
         self._policies = {name: self._policy_for(spec) for name, spec in self.book.specs.items()}
+        self._configured = frozenset(settings.channels)
         # Derived from the clocks, so it may be lost at any time without harm.
         self._closed_through: dict[int, int] = {}
         # Event ids seen per channel and open window, to drop duplicate events. Kept
@@ -85,6 +88,18 @@ class Engine:
 
     def channels_of(self, partition: int) -> list[str]:
         return [c for c in list(self.windows.keys()) if self.owner(c) == partition]
+
+    def _admits_new_channel(self, partition: int, channel: str) -> bool:
+        """Configured channels always; discovered ones up to this partition's share of the cap.
+
+        The cap is split over partitions so that the decision depends only on the
+        partition's own state: the same on every worker, and in the backtest.
+        """
+        if channel in self._configured:
+            return True
+        share = -(-self.settings.max_discovered_channels // self.partitions)
+        discovered = [c for c in self.channels_of(partition) if c not in self._configured]
+        return len(discovered) < share
 
     def forget_partition(self, partition: int) -> None:
         """Drop caches of a partition this worker no longer owns."""
@@ -117,9 +132,13 @@ class Engine:
         for event in events:
             windows = touched.get(event.channel)
             if windows is None:
-                windows = touched[event.channel] = ChannelWindows(
-                    event.channel, self.windows.get(event.channel)
-                )
+                stored = self.windows.get(event.channel)
+                if stored is None and not self._admits_new_channel(partition, event.channel):
+                    outcome.overflow.append(event)
+                    continue
+                windows = touched[event.channel] = ChannelWindows(event.channel, stored)
+                if stored is None:
+                    self.windows[event.channel] = windows.state  # counts against the cap at once
             if source is not None and windows.has_absorbed(*source):
                 outcome.replayed.append(event)
                 continue
@@ -134,7 +153,7 @@ class Engine:
             if hash(event.event_id) in seen:
                 outcome.duplicates.append(event)
                 continue
-            windows.add(event, index, self.book, closable)
+            windows.add(event, index, self.book, closable, self.settings.max_touchpoints_per_channel)
             seen.add(hash(event.event_id))
             outcome.accepted += 1
         for channel, windows in touched.items():

@@ -26,6 +26,7 @@ from streams.control import parse_control
 from streams.validation import EventRejected, decode_message
 
 REASON_LATE = "late"
+REASON_OVERFLOW = "channel_overflow"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,10 @@ class Processor:
                 self.telemetry.events.labels(
                     channel=self.telemetry.channel(event.channel), outcome=outcome_name
                 ).inc()
+        for event in outcome.overflow:
+            accepted[event.channel] -= 1
+            raw = whole_message if whole_message is not None else orjson.dumps(event.to_json_dict())
+            await self._dead_letter(raw, REASON_OVERFLOW, "channel cap reached (max_discovered_channels)", origin, None)
         for event in outcome.late:
             accepted[event.channel] -= 1
             self.telemetry.events.labels(channel=self.telemetry.channel(event.channel), outcome="late").inc()

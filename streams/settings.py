@@ -114,6 +114,8 @@ class KohtaSettings(BaseSettings):
     # discovered up to the cap, and past it are counted under `other`.
     channels: list[str] = Field(default_factory=list)
     max_discovered_channels: int = Field(50, ge=0)
+    # Touchpoints tracked as their own series per channel; others count as `other`.
+    max_touchpoints_per_channel: int = Field(50, ge=0)
     max_message_bytes: int = Field(1_000_000, ge=1024)
     max_batch_events: int = Field(1_000, ge=1)
     # An event stamped further ahead of the worker's clock is rejected: one bogus

@@ -23,6 +23,7 @@ REASONS: frozenset[str] = frozenset({
     "empty", "too_large", "invalid_json", "not_an_object", "missing_field", "unknown_field",
     "wrong_type", "invalid_value", "non_finite", "out_of_range", "invalid_timestamp",
     "late",  # assigned downstream by the windowing stage, not here
+    "channel_overflow",  # likewise: a new channel past the configured cap
 })
 
 MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z

@@ -9,6 +9,7 @@ same events (the backtest, or a restarted worker) closes the same windows.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from streams.metric_book import MetricBook
 # After a long silence (a stopped worker, a channel gone for days) closing every
 # empty window would flood the detectors; past this many, the oldest are skipped.
 MAX_CATCH_UP_WINDOWS = 1440
+# Where touchpoints past a channel's cap are counted.
+OTHER = "other"
 
 
 def window_index(ts: float, size: float) -> int:
@@ -63,7 +66,28 @@ class ChannelWindows:
         closed = self.state.get("closed_through")
         return (closable is not None and index <= closable) or (closed is not None and index <= closed)
 
-    def add(self, event: TouchpointEvent, index: int, book: MetricBook, closable: int | None) -> bool:
+    def _capped(self, event: TouchpointEvent, cap: int | None) -> TouchpointEvent:
+        """The event, its touchpoint folded into ``other`` once the channel has ``cap`` of them."""
+        touchpoint = event.touchpoint
+        if touchpoint is None or cap is None:
+            return event
+        known = self.state.setdefault("touchpoints", [])
+        if touchpoint in known:
+            return event
+        if len(known) < cap:
+            known.append(touchpoint)
+            return event
+        self.state["touchpoint_overflow"] = self.state.get("touchpoint_overflow", 0) + 1
+        return dataclasses.replace(event, touchpoint=OTHER)
+
+    def add(
+        self,
+        event: TouchpointEvent,
+        index: int,
+        book: MetricBook,
+        closable: int | None,
+        max_touchpoints: int | None = None,
+    ) -> bool:
         """Count ``event`` into window ``index``; False (nothing counted) if it is late."""
         if self.is_late(index, closable):
             return False
@@ -76,7 +100,7 @@ class ChannelWindows:
         counts = windows.get(str(index))
         if counts is None:
             counts = windows[str(index)] = {}
-        book.accumulate(counts, event)
+        book.accumulate(counts, self._capped(event, max_touchpoints))
         if event.ts > self.state.get("max_ts", float("-inf")):
             self.state["max_ts"] = event.ts
         known = self.state["series"]

@@ -6,6 +6,9 @@ Then every query of the Grafana dashboards must return data from that Prometheus
 from __future__ import annotations
 
 import contextlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,7 @@ import orjson
 import pytest
 
 from streams.broker import free_port
-from tests.integration.kafka_helpers import produce
+from tests.integration.kafka_helpers import WorkerProcess, produce
 from tests.integration.scenarios import WINDOW, aligned_past, as_batches, webshop_windows
 from tests.monitoring import dashboards
 from tests.monitoring.stack import (
@@ -61,9 +64,27 @@ def is_cx_alert(labels: dict[str, str]) -> bool:
             and labels.get("metric") == "conversion_rate")
 
 
-def test_open_incident_alerts_on_call_and_fills_the_dashboards(broker, start_worker, tmp_path: Path):
-    tool("prometheus"), alertmanager_binary()  # fail at once, before a worker starts, if missing
-    worker = start_worker(with_touchpoint_series)
+@dataclass
+class Monitoring:
+    prometheus: PrometheusAPI
+    webhook: WebhookReceiver
+    diagnostics: Callable[[], str]  # log tails, for failure messages
+
+
+@pytest.fixture
+def tools() -> None:
+    # Fail at once, before a worker starts, if a server is missing.
+    tool("prometheus"), alertmanager_binary()
+
+
+@pytest.fixture
+def worker(tools, start_worker) -> WorkerProcess:
+    return start_worker(with_touchpoint_series)
+
+
+@pytest.fixture
+def monitoring(worker: WorkerProcess, tmp_path: Path) -> Iterator[Monitoring]:
+    """Alertmanager posting to a local webhook, and Prometheus scraping ``worker``."""
     with contextlib.ExitStack() as stack:
         webhook = stack.enter_context(WebhookReceiver())
         alertmanager = alertmanager_server(
@@ -75,44 +96,54 @@ def test_open_incident_alerts_on_call_and_fills_the_dashboards(broker, start_wor
             tmp_path / "prometheus.yml",
             worker=f"127.0.0.1:{worker.web_port}",
             alertmanager=alertmanager.address,
-            rules=write_rules(tmp_path / "kohta.rules.yml"),
+            rules=write_rules(tmp_path / "kohta.rules.yml"),  # KohtaCXAnomaly `for: 1s`
         ))
         stack.callback(prometheus.stop)
         prometheus.start()
-        api = PrometheusAPI(prometheus.url)
 
         def diagnostics() -> str:
-            return (f"--- prometheus\n{prometheus.log_tail(15)}\n--- alertmanager\n{alertmanager.log_tail(15)}"
-                    f"\n--- worker\n{worker.log_tail(20)}\n--- webhook\n{orjson.dumps(webhook.payloads).decode()[:2000]}")
+            return "\n".join([
+                f"--- prometheus\n{prometheus.log_tail(15)}", f"--- alertmanager\n{alertmanager.log_tail(15)}",
+                f"--- worker\n{worker.log_tail(20)}", f"--- webhook\n{orjson.dumps(webhook.payloads)[:2000]!r}",
+            ])
 
-        up = wait_until(lambda: api.query('up{job="kohta"} == 1'), timeout=30,
-                        what="Prometheus scrapes the worker", explain=diagnostics)
-        assert up[0]["metric"]["instance"] == f"127.0.0.1:{worker.web_port}"
+        yield Monitoring(PrometheusAPI(prometheus.url), webhook, diagnostics)
 
-        inject_open_incident(broker, worker.settings["topics"]["touchpoints"])
 
-        firing = wait_until(
-            lambda: [a for a in api.alerts() if a["state"] == "firing" and is_cx_alert(a["labels"])],
-            timeout=90, what="KohtaCXAnomaly fires in Prometheus", explain=diagnostics,
-        )
-        labels = firing[0]["labels"]
-        assert labels["kind"] == "anomaly" and labels["severity"] in RECEIVER_BY_SEVERITY
-        description = firing[0]["annotations"]["description"]
-        assert description.startswith("webshop conversion_rate is 0.0") and "unknown" not in description
+def test_open_incident_alerts_on_call_and_fills_the_dashboards(broker, worker, monitoring: Monitoring):
+    api, webhook, explain = monitoring.prometheus, monitoring.webhook, monitoring.diagnostics
+    up = wait_until(lambda: api.query('up{job="kohta"} == 1'), timeout=30,
+                    what="Prometheus scrapes the worker", explain=explain)
+    assert up[0]["metric"]["instance"] == f"127.0.0.1:{worker.web_port}"
 
-        receiver, alert = wait_until(
-            lambda: next(((r, a) for r, a in webhook.alerts() if is_cx_alert(a["labels"])), None),
-            timeout=30, what="the on-call webhook receives the alert", explain=diagnostics,
-        )
-        assert alert["status"] == "firing"
-        assert alert["labels"]["channel"] == "webshop" and alert["labels"]["metric"] == "conversion_rate"
-        assert receiver == RECEIVER_BY_SEVERITY[alert["labels"]["severity"]]
-        assert alert["annotations"]["description"] == description
+    inject_open_incident(broker, worker.settings["topics"]["touchpoints"])
 
-        empty = []
-        for query in dashboards.all_queries():
-            # A stat's fallback to 0 must not hide a series that does not exist.
-            promql = query.promql().removesuffix(" or vector(0)")
-            if not api.query(promql) and promql not in MAY_BE_EMPTY:
-                empty.append(f"{query.dashboard} {query.where}: {promql}")
-        assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
+    firing = wait_until(
+        lambda: [a for a in api.alerts() if a["state"] == "firing" and is_cx_alert(a["labels"])],
+        timeout=90, what="KohtaCXAnomaly fires in Prometheus", explain=explain,
+    )
+    labels = firing[0]["labels"]
+    assert labels["kind"] == "anomaly" and labels["severity"] in RECEIVER_BY_SEVERITY
+    # "webshop conversion_rate is 0.005 (expected 0.07714, normal ...": read from the series gauges.
+    description = firing[0]["annotations"]["description"]
+    numbers = re.match(r"webshop conversion_rate is ([\d.e-]+) \(expected ([\d.e-]+),", description)
+    assert numbers, description
+    observed, expected = map(float, numbers.groups())
+    assert observed < 0.02 < 0.06 < expected, description
+
+    receiver, alert = wait_until(
+        lambda: next(((r, a) for r, a in webhook.alerts() if is_cx_alert(a["labels"])), None),
+        timeout=30, what="the on-call webhook receives the alert", explain=explain,
+    )
+    assert alert["status"] == "firing"
+    assert alert["labels"]["channel"] == "webshop" and alert["labels"]["metric"] == "conversion_rate"
+    assert receiver == RECEIVER_BY_SEVERITY[alert["labels"]["severity"]]
+    assert alert["annotations"]["description"].startswith("webshop conversion_rate is ")
+
+    empty = []
+    for query in dashboards.all_queries():
+        # A stat's fallback to 0 must not hide a series that does not exist.
+        promql = query.promql().removesuffix(" or vector(0)")
+        if not api.query(promql) and promql not in MAY_BE_EMPTY:
+            empty.append(f"{query.dashboard} {query.where}: {promql}")
+    assert not empty, "dashboard queries without data:\n" + "\n".join(empty)

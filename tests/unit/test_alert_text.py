@@ -62,8 +62,6 @@ def test_update_in_finnish():
     )
 
 
-@pytest.mark.xfail(strict=True, reason="alert_text.describe formats each band edge with its unit "
-                   "('6.8 %–8.9 %'); the module's documented form is '(expected 6.8–8.9 %)'")
 @pytest.mark.parametrize(
     ("language", "text"),
     [("en", "Webshop conversion 0.9 % (expected 6.8–8.9 %) since 14:32 UTC"),
@@ -91,7 +89,9 @@ def test_resolved_in_both_languages():
 def test_counts_touchpoints_and_thousands():
     phone = record(channel="phone", metric="contact_volume", touchpoint="billing",
                    observed=12_345.0, lower=8_000.0, upper=9_500.0, direction="up")
-    assert describe(phone) == f"Phone (billing) contacts 12{NNBSP}345 (expected 8{NNBSP}000–9{NNBSP}500) since 14:32 UTC"
+    assert describe(phone) == (
+        f"Phone (billing) contacts 12{NNBSP}345 (expected 8{NNBSP}000–9{NNBSP}500) since 14:32 UTC"
+    )
     assert describe(phone, "fi") == (
         f"Puhelin (billing): yhteydenotot 12{NNBSP}345 (odotettu 8{NNBSP}000–9{NNBSP}500) klo 14:32 UTC alkaen"
     )

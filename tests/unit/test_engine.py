@@ -357,3 +357,48 @@ def test_alert_records_are_json_able():
     assert outcome.alerts
     for record in outcome.alerts:
         assert orjson.loads(orjson.dumps(record)) == record
+
+
+def test_discovered_channels_past_the_cap_are_turned_away_but_configured_ones_are_not():
+    from streams.engine import Engine
+    from streams.partitioning import partition_for
+    from streams.settings import KohtaSettings
+
+    settings = KohtaSettings(
+        channels=["chat"],
+        max_discovered_channels=2,
+        topics={"partitions": 1},
+        metrics=[{"name": "contacts", "kind": "count", "where": {"type": ["contact"]}, "by_touchpoint": True}],
+    )
+    engine = Engine(settings, windows={}, detectors={}, alerts={})
+    assert partition_for("anything", 1) == 0
+    events = [
+        TouchpointEvent(event_id=f"e{i}", ts=1_000.0 + i, channel=name, type="contact")
+        for i, name in enumerate(["new_a", "new_b", "new_c", "chat", "new_a"])
+    ]
+    outcome = engine.absorb(0, events, 0.0)
+    # With one partition the whole cap (2) is its share: new_c is the third discovered.
+    assert [e.channel for e in outcome.overflow] == ["new_c"]
+    assert sorted(engine.windows) == ["chat", "new_a", "new_b"]
+    assert outcome.accepted == 4
+
+
+def test_touchpoints_past_the_cap_are_counted_as_other():
+    from streams.engine import Engine
+    from streams.settings import KohtaSettings
+
+    settings = KohtaSettings(
+        max_touchpoints_per_channel=2,
+        topics={"partitions": 1},
+        metrics=[{"name": "contacts", "kind": "count", "where": {"type": ["contact"]}, "by_touchpoint": True}],
+    )
+    engine = Engine(settings, windows={}, detectors={}, alerts={})
+    events = [
+        TouchpointEvent(event_id=f"e{i}", ts=1_000.0 + i, channel="chat", type="contact", touchpoint=tp)
+        for i, tp in enumerate(["billing", "delivery", "returns", "login", "billing"])
+    ]
+    engine.absorb(0, events, 0.0)
+    (counts,) = engine.windows["chat"]["open"].values()
+    # billing and delivery fill the cap; returns and login both go to other.
+    assert counts == {"contacts": [5], "contacts@billing": [2], "contacts@delivery": [1], "contacts@other": [2]}
+    assert engine.windows["chat"]["touchpoint_overflow"] == 2

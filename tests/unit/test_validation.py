@@ -170,7 +170,8 @@ def test_rejected_message(message: object, reason: str) -> None:
 
 
 def test_every_reason_is_tested() -> None:
-    assert {reason for _, reason in REJECTED} | {"late"} == REASONS
+    # late and channel_overflow are decided by the windowing stage, not the validator.
+    assert {reason for _, reason in REJECTED} | {"late", "channel_overflow"} == REASONS
 
 
 @pytest.mark.parametrize("number", [math.inf, -math.inf, math.nan, 10**400])
