@@ -70,9 +70,19 @@ def simulate(
         typer.Option(help="KIND@SECONDS+MINUTES: e.g. checkout_outage@60+20 starts 60 wall s in, "
                           "lasts 20 simulated minutes. Repeatable."),
     ] = None,
+    to_file: Annotated[
+        Path | None,
+        typer.Option("--to-file", help="Write DIR/events.jsonl and DIR/labels.json instead of producing."),
+    ] = None,
+    days: Annotated[int, typer.Option(help="With --to-file: simulated days (eight incident kinds).")] = 14,
 ) -> None:
-    """Produce realistic touchpoint events (daily rhythm per channel) to the broker."""
+    """Produce realistic touchpoint events (daily rhythm per channel) to the broker, or write a
+    labelled multi-day scenario to files."""
     import time as _time
+
+    if to_file is not None:
+        _write_scenario(to_file, days=days, seed=seed, rate_scale=rate_scale)
+        return
 
     from streams.admin import bootstrap_servers, ensure_topics
     from streams.live import Pace, run_live
@@ -88,6 +98,40 @@ def simulate(
         duration=duration, seed=seed, incidents=incidents, rate_scale=rate_scale, batch_size=batch_size,
     )
     typer.echo(f"sent {sent} events to {settings.topics.touchpoints}")
+
+
+def _write_scenario(out_dir: Path, *, days: int, seed: int, rate_scale: float) -> None:
+    from rich.progress import Progress
+
+    from streams.simulation import write_scenario
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("simulating", total=days * 24)
+        summary = write_scenario(
+            out_dir, days=days, seed=seed, rate_scale=rate_scale, progress=lambda _: bar.advance(task)
+        )
+    typer.echo(
+        f"wrote {summary.events:,} events ({summary.late:,} arriving late) and {summary.incidents} incidents "
+        f"to {summary.events_path} and {summary.labels_path} in {summary.seconds:.1f} s"
+    )
+
+
+@cli.command()
+def evaluate(
+    alerts: Annotated[Path, typer.Option(help="Alert records (JSONL), e.g. from kohta backtest.")],
+    labels: Annotated[Path, typer.Option(help="labels.json from kohta simulate --to-file.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Recall, false alerts per channel-day and time to detect, per incident."""
+    import orjson
+
+    from streams.evaluation import evaluate as run_evaluation
+
+    with alerts.open("rb") as source:
+        records = [orjson.loads(line) for line in source if line.strip()]
+    report = run_evaluation(records, orjson.loads(labels.read_bytes()))
+    typer.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() if json_out else report.render())
 
 
 def _parse_incident(spec: str, pace: Any) -> Any:
