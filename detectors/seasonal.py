@@ -240,7 +240,8 @@ class SeasonalDetector(base.Base):
         s2, skew, g = sampling(self.kind, e, n, se, self._unit_var.mean, _COUNT_FLOOR)
         var = max(s2 + max(self._excess.mean or 0.0, 0.0) * g, (1e-9 + 1e-3 * abs(e)) ** 2)
         # Where the profile is still being learned (the first visit of an hour, the
-        # first weekend) it is little more than a running level: widen the band.
+        # first weekend) it is little more than a running level: widen the band, at most
+        # 2x, which keeps the first day quiet and a new channel's silence still loud.
         learned = self._profile.weight(loc)
         young = learned < self._mature
         if young:

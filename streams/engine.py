@@ -256,5 +256,5 @@ class Engine:
     def _detector(self, series: SeriesRef) -> Any:
         stored = self.detectors.get(series.id)
         if stored is not None:
-            return restore_detector(stored)
+            return restore_detector(stored, self.settings.detector)
         return new_detector(self.book.specs[series.metric], self.settings.detector, self.size)

@@ -53,8 +53,17 @@ class WindowSettings(BaseModel):
 class DetectorSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
+    # seasonal: hour-of-day/weekday profiles, sample-size aware (the default);
+    # level: one exponentially weighted level, for series without a rhythm.
+    model: Literal["seasonal", "level"] = "seasonal"
     threshold: float = Field(4.0, gt=0)
-    warmup: int = Field(10, ge=1)
+    warmup: int = Field(30, ge=1)
+    # seasonal only
+    profile: Literal["day", "weekpart", "week"] | None = None
+    timezone: str = "UTC"
+    min_n: int = Field(5, ge=1)
+    relearn_after: int = Field(30, ge=1)
+    # level only
     fading_factor: float = Field(0.05, gt=0, le=1)
 
 

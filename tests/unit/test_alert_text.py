@@ -186,7 +186,7 @@ def test_records_and_text_carry_no_customer_ids(monkeypatch: pytest.MonkeyPatch)
     settings = KohtaSettings(
         topics={"partitions": 1},
         windows={"size_seconds": 60, "allowed_lateness_seconds": 0},
-        detector={"warmup": 3},
+        detector={"model": "level", "warmup": 3},
         metrics=[{"name": "contact_volume", "kind": "count", "where": {"type": ["contact"]},
                   "by_touchpoint": True}],
     )

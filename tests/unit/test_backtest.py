@@ -18,7 +18,7 @@ def settings() -> KohtaSettings:
     return KohtaSettings(
         topics={"partitions": 2},
         windows={"size_seconds": WINDOW, "allowed_lateness_seconds": 60, "idle_timeout_seconds": 30},
-        detector={"threshold": 4.0, "warmup": 8, "fading_factor": 0.1},
+        detector={"model": "level", "threshold": 4.0, "warmup": 8, "fading_factor": 0.1},
         metrics=[
             {"name": "conversion_rate", "kind": "ratio", "numerator": {"type": ["conversion"]},
              "denominator": {"type": ["visit"]}, "channels": ["webshop"], "bad_direction": "down"},

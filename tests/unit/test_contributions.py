@@ -120,7 +120,7 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> Engine:
     settings = KohtaSettings(
         topics={"partitions": 1},
         windows={"size_seconds": SIZE, "allowed_lateness_seconds": 0},
-        detector={"threshold": 4.0, "warmup": 5},
+        detector={"model": "level", "threshold": 4.0, "warmup": 5},
         alerts={"open_after_windows": 1, "resolve_after_windows": 2},
         metrics=[{"name": "contact_volume", "kind": "count", "where": {"type": ["contact"]},
                   "channels": ["phone"], "by_touchpoint": True}],

@@ -31,7 +31,7 @@ def make_settings(*, partitions: int = 1, lateness: float = 0.0, idle: float = 3
     return KohtaSettings(
         topics={"partitions": partitions},
         windows={"size_seconds": SIZE, "allowed_lateness_seconds": lateness, "idle_timeout_seconds": idle},
-        detector={"threshold": 4.0, "warmup": 10, "fading_factor": 0.05},
+        detector={"model": "level", "threshold": 4.0, "warmup": 10, "fading_factor": 0.05},
         alerts={"open_after_windows": 1, "resolve_after_windows": 2},
         metrics=[
             {"name": "contact_volume", "kind": "count", "where": {"type": ["contact"]}},

@@ -43,7 +43,7 @@ def make_engine(*, metrics: list[dict] | None = None, **alerts: int) -> Engine:
     settings = KohtaSettings(
         topics={"partitions": 1},
         windows={"size_seconds": SIZE, "allowed_lateness_seconds": 0.0, "idle_timeout_seconds": 30.0},
-        detector={"threshold": 4.0, "warmup": 5, "fading_factor": 0.05},
+        detector={"model": "level", "threshold": 4.0, "warmup": 5, "fading_factor": 0.05},
         alerts={"open_after_windows": 3, "resolve_after_windows": 2, "cooldown_windows": 0, **alerts},
         metrics=metrics if metrics is not None else [CONTACTS, COMPLAINTS],
     )

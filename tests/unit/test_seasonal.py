@@ -201,6 +201,15 @@ def test_silence_where_traffic_is_expected_is_a_down_anomaly(month):
     assert quiet_hour.is_anomaly and quiet_hour.direction == "down"
 
 
+@pytest.mark.parametrize("window_seconds", [5.0, 60.0])
+def test_a_new_channel_that_goes_silent_is_flagged(window_seconds):
+    # Still "young" (its first half hour): the band is wider, but not so wide that 0 passes.
+    det = SeasonalDetector(kind="count", warmup=10, window_seconds=window_seconds)
+    feed(det, [(MONDAY + k * window_seconds, 50, None, None) for k in range(20)])
+    v = det.score_one(0, t=MONDAY + 20 * window_seconds)
+    assert v.is_anomaly and v.direction == "down"
+
+
 def test_zero_where_almost_nothing_is_expected_is_normal():
     det = SeasonalDetector(kind="count")
     feed(det, count_rows(np.random.default_rng(3), windows(14), 3.0))  # nights ~0.35/min
