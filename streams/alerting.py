@@ -44,22 +44,31 @@ class WindowResult:
     sample_size: int | None
     verdict: Verdict | None
     update_seconds: float = 0.0  # time the detector took to score and learn
-    # The value over the target's rolling span, for metrics that declare a target.
+    # The value over the target's rolling span, for metrics that declare a target,
+    # and its sampling standard error.
     target_observed: float | None = None
     # Inside a maintenance window: nothing opens, nothing is learned.
     suppressed: bool = False
+    target_se: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class TargetRule:
+    """An objective; a breach must stand clear of the value's sampling error.
+
+    A 15-minute NPS from 75 answers has a standard error near 9 points: reading
+    it as a breach of "NPS >= 20" whenever it dips below would page on noise.
+    """
+
     min: float | None = None
     max: float | None = None
+    margin: float = 2.0  # standard errors
 
-    def breached_by(self, value: float) -> str | None:
+    def breached_by(self, value: float, se: float = 0.0) -> str | None:
         """The direction of a breach ("down" below min, "up" above max), or None."""
-        if self.min is not None and value < self.min:
+        if self.min is not None and value + self.margin * se < self.min:
             return "down"
-        if self.max is not None and value > self.max:
+        if self.max is not None and value - self.margin * se > self.max:
             return "up"
         return None
 
@@ -123,7 +132,7 @@ class AlertPolicy:
             )
             records += self._advance(state["anomaly"], "anomaly", anomalous, result, result.verdict.direction)
         if self.target is not None and result.target_observed is not None:
-            breach = self.target.breached_by(result.target_observed)
+            breach = self.target.breached_by(result.target_observed, result.target_se)
             records += self._advance(state["target"], "target", breach is not None, result, breach)
         return records
 

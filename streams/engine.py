@@ -25,7 +25,7 @@ from streams.control import ControlCommand, Maintenance
 from streams.clock import PartitionClocks
 from streams.detection import new_detector, restore_detector, score_and_learn
 from streams.events import TouchpointEvent
-from streams.metric_book import MetricBook, split_series_key
+from streams.metric_book import MetricBook, sampling_error, split_series_key
 from streams.partitioning import partition_for
 from streams.metric_spec import MetricSpec
 from streams.settings import KohtaSettings
@@ -210,25 +210,27 @@ class Engine:
             self.detectors[series.id] = detector.to_state()
             spent = time.perf_counter() - began
         state = self.alerts.get(series.id) or new_alert_state()
-        target_value = self._roll_target(state, metric, key, counts)
+        target_value, target_se = self._roll_target(state, metric, key, counts)
         result = WindowResult(
             series, window.start, window.end, measurement.value, measurement.n, verdict, spent,
-            target_value, suppressed,
+            target_value, suppressed, target_se,
         )
         records = self._policies[metric].step(state, result)
         self.alerts[series.id] = state
         return result, records
 
-    def _roll_target(self, state: dict[str, Any], metric: str, key: str, counts: list[float]) -> float | None:
-        """The metric over the target's rolling span, ending with this window."""
-        target = self.book.specs[metric].target
-        if target is None:
-            return None
+    def _roll_target(
+        self, state: dict[str, Any], metric: str, key: str, counts: list[float]
+    ) -> tuple[float | None, float]:
+        """The metric over the target's rolling span, ending with this window, and its standard error."""
+        spec = self.book.specs[metric]
+        if spec.target is None:
+            return None, 0.0
         roll = state.setdefault("roll", [])
         roll.append(list(counts))
-        del roll[: -target.over_windows]
+        del roll[: -spec.target.over_windows]
         summed = [sum(column) for column in zip(*roll, strict=True)]
-        return self.book.measure(key, summed).value
+        return sampling_error(spec.kind, self.book.measure(key, summed))
 
     def apply_control(self, command: ControlCommand) -> None:
         """A maintenance window or alert feedback, applied in the channel's partition."""

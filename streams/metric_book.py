@@ -184,3 +184,17 @@ class MetricBook:
             return Measurement(mean, n, None)
         variance = max(counters[1] - n * mean * mean, 0.0) / (n - 1)
         return Measurement(mean, n, math.sqrt(variance / n))
+
+
+def sampling_error(kind: str, measurement: Measurement) -> tuple[float | None, float]:
+    """The value and its standard error from the data alone (no model of what to expect)."""
+    value, n, se = measurement
+    if value is None:
+        return None, 0.0
+    if se is not None:
+        return value, se
+    if kind == "count":
+        return value, math.sqrt(max(value, 1.0))
+    if kind in ("ratio", "share") and n:
+        return value, math.sqrt(max(value * (1.0 - value), 0.0) / n)
+    return value, 0.0

@@ -453,7 +453,7 @@ def _paced(producer: KafkaProducer, topic: str, messages: list[Message], seconds
         due = began + (ts - start) / WINDOW * seconds_per_window
         if due > time.monotonic():
             producer.flush()
-            time.sleep(due - time.monotonic())
+            time.sleep(max(0.0, due - time.monotonic()))
         producer.send(topic, key=key, value=value)
     producer.flush()
 

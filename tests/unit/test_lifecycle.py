@@ -256,16 +256,25 @@ def test_target_alert_on_the_rolling_value_beside_an_anomaly_alert():
 
 
 def test_target_max_breach_opens_upwards():
-    # A count target: at most 250 contacts over 2 windows. 100 + 160 = 260 breaks it.
+    # A count target: at most 250 contacts over 2 windows. 100 + 200 = 300, and even
+    # 300 - 2 * sqrt(300) = 265.4 (two Poisson standard errors) is above 250.
     contacts = {**CONTACTS, "target": {"max": 250, "over_windows": 2}}
     feed = Feed(make_engine(metrics=[contacts]))
     feed.windows(WARM, contact=100)
-    records = feed.window(contact=160)  # z = +6: the anomaly opens too
+    records = feed.window(contact=200)  # far past the band: the anomaly opens too
     by_kind = {r["kind"]: r for r in records}
     assert set(by_kind) == {"anomaly", "target"}
     assert by_kind["target"]["direction"] == "up"
-    assert by_kind["target"]["observed"] == 260.0
+    assert by_kind["target"]["observed"] == 300.0
     assert by_kind["target"]["alert_id"] != by_kind["anomaly"]["alert_id"]
+
+
+def test_target_breach_within_sampling_error_does_not_open():
+    # 100 + 160 = 260 is over 250, but 260 - 2 * sqrt(260) = 227.8 is not: could be noise.
+    contacts = {**CONTACTS, "target": {"max": 250, "over_windows": 2}}
+    feed = Feed(make_engine(metrics=[contacts]))
+    feed.windows(WARM, contact=100)
+    assert [r["kind"] for r in feed.window(contact=160)] == ["anomaly"]
 
 
 # --- feedback --------------------------------------------------------------------------
