@@ -217,13 +217,15 @@ def metric_sum(samples: list[tuple[str, dict[str, str], float]], name: str, **la
 class KohtaWorker:
     """``python -m streams.cli worker --config FILE``, exactly as ``kohta worker`` runs it.
 
-    ``wrapper`` runs it under ``benchmarks/_profiled_worker.py`` instead (cProfile).
+    With ``profile_to``, it runs under ``benchmarks/_profiled_worker.py`` instead, with
+    ``profiler`` ("cprofile" or "tracemalloc") writing to that path.
     """
 
     config: dict[str, Any]
     workdir: Path
     label: str
     profile_to: Path | None = None
+    profiler: str = "cprofile"
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -239,6 +241,7 @@ class KohtaWorker:
         path = self.workdir / f"worker-{self.label}.yaml"
         path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         env = python_env()
+        env["BENCH_PROFILER"] = self.profiler
         if self.profile_to is not None:
             command = [sys.executable, str(BENCH_DIR / "_profiled_worker.py"), str(self.profile_to), "--config", str(path)]
         else:

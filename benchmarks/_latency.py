@@ -33,6 +33,10 @@ from streams.partitioning import partition_for
 class LiveResult:
     sent: int = 0
     samples: list[float] = field(default_factory=list)  # push message produced -> alert arrived
+    # The same path cut in two: push message produced -> record on the alert-events topic
+    # (the detector stage's output), and from there -> record on the alerts topic.
+    first_hop: list[float] = field(default_factory=list)
+    second_hop: list[float] = field(default_factory=list)
     from_deadline: list[float] = field(default_factory=list)  # deadline (wall) -> alert arrived
     statuses: dict[str, int] = field(default_factory=dict)
     unmatched: int = 0
@@ -56,6 +60,7 @@ async def run_live(
     bootstrap: str,
     touchpoints: str,
     alerts: str,
+    alert_events: str,
     *,
     partitions: int,
     channels: list[str],
@@ -74,18 +79,25 @@ async def run_live(
     await consumer.start()
     result = LiveResult()
     arrivals: list[tuple[float, dict]] = []
+    staged: dict[tuple[str, str], float] = {}
     sent_ts: dict[int, list[float]] = defaultdict(list)
     stop = asyncio.Event()
 
     async def read_alerts() -> None:
-        parts = consumer.partitions_for_topic(alerts) or {0}
-        consumer.assign([TopicPartition(alerts, p) for p in sorted(parts)])
+        assigned = [TopicPartition(alerts, p) for p in sorted(consumer.partitions_for_topic(alerts) or {0})]
+        assigned += [TopicPartition(alert_events, p) for p in sorted(consumer.partitions_for_topic(alert_events) or {0})]
+        consumer.assign(assigned)
         await consumer.seek_to_end()
         while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=20)
             now = time.time()
-            for records in batches.values():
-                arrivals.extend((now, orjson.loads(r.value)) for r in records)
+            for tp, records in batches.items():
+                for r in records:
+                    record = orjson.loads(r.value)
+                    if tp.topic == alerts:
+                        arrivals.append((now, record))
+                    else:
+                        staged.setdefault((record.get("alert_id"), record.get("status")), now)
 
     reader = asyncio.create_task(read_alerts())
     await asyncio.sleep(0.5)  # the reader is positioned before the first event
@@ -138,6 +150,10 @@ async def run_live(
             continue
         result.samples.append(arrived - stamps[at])
         result.from_deadline.append(arrived - deadline)
+        middle = staged.get((record.get("alert_id"), status))
+        if middle is not None:
+            result.first_hop.append(middle - stamps[at])
+            result.second_hop.append(arrived - middle)
     return result
 
 

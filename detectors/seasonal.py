@@ -251,6 +251,10 @@ class SeasonalDetector(base.Base):
         z = skew_z((x - e) / sd, gamma)
         if self._count and x == 0:
             z = min(z, zero_count_z(e, (var - s2) / g if g > 0 else 0.0))
+        elif x == 0 and n and e > 0 and self.kind in ("ratio", "share"):
+            # None of n: the same exact zero rule, in counts of successes (e·n expected,
+            # the model's additive error on p scaled to relative error on e).
+            z = min(z, zero_count_z(e * n, max(var - s2, 0.0) / (e * e)))
         if (x - e) * z < 0:  # the skew moves the median off the mean; so close is nothing
             z = 0.0
         result = _Window(loc, m, e, s2, g, sd, gamma, young, z)
@@ -285,7 +289,10 @@ class SeasonalDetector(base.Base):
         amount = max(m, 0.0) if self._count else n
         info = min(1.0, amount / typical) if typical else 1.0  # vs a typical window
         scale = 1.0
-        if self._learned >= self.warmup and not young:
+        # Out-of-band values are kept out of the baseline from warmup on, even where the
+        # profile is young: its band is wider there already, and learning an outage
+        # while it lasts would let it fade from view.
+        if self._learned >= self.warmup:
             direction = "up" if x > e else "down"
             # Hysteresis: inside a run, half the threshold keeps it going (see level.py).
             if abs(z) >= (self.threshold / 2 if direction == self._run_dir else self.threshold):

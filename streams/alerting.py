@@ -91,7 +91,8 @@ class AlertPolicy:
     ``update`` with the same id. A ``target`` breach (value over the rolling span
     outside the objective) is tracked the same way as its own alert kind.
     False-alarm feedback raises the series' ``sensitivity`` factor: a deviation
-    then needs ``|z| >= threshold * sensitivity`` to count.
+    then needs ``|z| >= threshold * sensitivity`` to count. An open alert stays
+    open while ``|z|`` holds at ``resolve_ratio`` of that in its direction.
 
     >>> from detectors import Verdict
     >>> bad = Verdict(score=90.0, is_anomaly=True, expected=100.0, lower=60.0,
@@ -114,7 +115,9 @@ class AlertPolicy:
         cooldown_windows: int = 0,
         threshold: float = 4.0,
         target: TargetRule | None = None,
+        resolve_ratio: float = 0.5,
     ) -> None:
+        self.resolve_ratio = resolve_ratio
         self.open_after = open_after
         self.resolve_after = resolve_after
         self.cooldown_windows = cooldown_windows
@@ -126,11 +129,17 @@ class AlertPolicy:
         if result.suppressed or result.observed is None:
             return []
         records = []
-        if result.verdict is not None:
-            anomalous = result.verdict.is_anomaly and abs(result.verdict.z) >= self.threshold * state.get(
-                "sensitivity", 1.0
-            )
-            records += self._advance(state["anomaly"], "anomaly", anomalous, result, result.verdict.direction)
+        verdict = result.verdict
+        if verdict is not None:
+            bar = self.threshold * state.get("sensitivity", 1.0)
+            opened = state["anomaly"]["open"]
+            if opened is None:
+                anomalous = verdict.is_anomaly and abs(verdict.z) >= bar
+            else:
+                # Hysteresis: an open alert stays open while the deviation holds at half
+                # the bar in its direction, so one window near the edge does not resolve it.
+                anomalous = verdict.direction == opened["direction"] and abs(verdict.z) >= bar * self.resolve_ratio
+            records += self._advance(state["anomaly"], "anomaly", anomalous, result, verdict.direction)
         if self.target is not None and result.target_observed is not None:
             breach = self.target.breached_by(result.target_observed, result.target_se)
             records += self._advance(state["target"], "target", breach is not None, result, breach)
@@ -173,8 +182,8 @@ class AlertPolicy:
     def _maybe_update(self, track: dict[str, Any], kind: str, result: WindowResult) -> list[dict[str, Any]]:
         opened = track["open"]
         severity = self._severity(kind, result)
-        if severity == opened["severity"]:
-            return []
+        if severity is None or severity == opened["severity"]:
+            return []  # unchanged, or held open below the threshold by hysteresis
         update = self._record(kind, "update", result, opened["start_epoch"], opened["detected_at_epoch"],
                               opened["direction"])
         update.update(alert_id=opened["alert_id"], previous_severity=opened["severity"])

@@ -229,8 +229,13 @@ class Engine:
         roll = state.setdefault("roll", [])
         roll.append(list(counts))
         del roll[: -spec.target.over_windows]
+        if len(roll) < spec.target.over_windows:
+            return None, 0.0  # the span is not full yet: too little to judge an objective
         summed = [sum(column) for column in zip(*roll, strict=True)]
-        return sampling_error(spec.kind, self.book.measure(key, summed))
+        measurement = self.book.measure(key, summed)
+        if measurement.n is not None and measurement.n < self.settings.detector.min_n:
+            return None, 0.0
+        return sampling_error(spec.kind, measurement)
 
     def apply_control(self, command: ControlCommand) -> None:
         """A maintenance window or alert feedback, applied in the channel's partition."""

@@ -43,5 +43,4 @@ def windowed_gaussian(values: Iterable[float], *, window_size: int = 6400) -> It
         window.update(v)
 
 
-BASELINES = {"numenta_hst": None}  # placeholder, replaced below
 BASELINES = {"half_space_trees": half_space_trees, "windowed_gaussian": windowed_gaussian}

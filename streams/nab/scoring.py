@@ -105,7 +105,7 @@ def score_file(scores: Sequence[float], windows: Windows, threshold: float, prof
             raw += profile.a_fp * fp[i]
             n_fp += 1
     missed = len(windows) - len(detected)
-    return FileScore(raw - profile.a_fn * missed, len(detected), missed, n_fp)
+    return FileScore(float(raw - profile.a_fn * missed), len(detected), missed, n_fp)
 
 
 def null_and_perfect(n_windows: int, profile: Profile) -> tuple[float, float]:
@@ -113,7 +113,10 @@ def null_and_perfect(n_windows: int, profile: Profile) -> tuple[float, float]:
 
 
 def normalise(raw: float, n_windows: int, profile: Profile) -> float:
+    """0 for the null detector, 100 for the perfect one; NaN without windows (no scale)."""
     null, perfect = null_and_perfect(n_windows, profile)
+    if perfect == null:
+        return math.nan
     return 100.0 * (raw - null) / (perfect - null)
 
 
@@ -135,7 +138,7 @@ def score_corpus(
     raw = sum(p.raw for p in parts)
     n_windows = sum(len(w) for _, w in files)
     return CorpusScore(
-        profile.name, threshold, raw, normalise(raw, n_windows, profile),
+        profile.name, float(threshold), float(raw), float(normalise(raw, n_windows, profile)),
         sum(p.tp for p in parts), sum(p.fn for p in parts), sum(p.fp for p in parts),
     )
 

@@ -39,7 +39,9 @@ def base_config(broker: EmbeddedBroker, name: str, web_port: int) -> dict[str, A
             "partitions": 2,
         },
         "windows": {"size_seconds": 60, "allowed_lateness_seconds": 60, "idle_timeout_seconds": 30},
-        "detector": {"threshold": 4.0, "warmup": 8},
+        # The simple level detector: these tests are about the pipeline, and its
+        # behaviour on a few synthetic windows is easy to reason about.
+        "detector": {"model": "level", "threshold": 4.0, "warmup": 8, "fading_factor": 0.1},
         "alerts": {"open_after_windows": 1, "resolve_after_windows": 2},
         # See ProducerSettings: keeps changelog recovery whole on the embedded broker.
         "producer": {"max_batch_bytes": 1},

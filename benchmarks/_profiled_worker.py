@@ -1,0 +1,77 @@
+"""``kohta worker`` run in this process, with a profiler the benchmark can read.
+
+    python benchmarks/_profiled_worker.py OUT --config FILE
+
+Environment (read here only; kohta itself knows nothing of it):
+
+- ``KOHTA_BENCH_PROFILER=cprofile``: cProfile over the whole run; the stats go to
+  ``OUT`` (pstats format) when the worker stops.
+- ``KOHTA_BENCH_PROFILER=tracemalloc``: traces allocations (25 frames). Each time the
+  file ``OUT.trigger`` appears, a snapshot is taken and the trigger removed; from the
+  second snapshot on, the growth since the first is written to ``OUT`` (by line and
+  by allocation traceback).
+
+The harness strips ``KOHTA_*`` variables from the worker's environment, so it passes
+the profiler choice as ``BENCH_PROFILER`` and this script renames it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+
+def _watch_snapshots(out: Path) -> None:
+    trigger = out.with_name(out.name + ".trigger")
+    first: tracemalloc.Snapshot | None = None
+    while True:
+        time.sleep(0.3)
+        if not trigger.exists():
+            continue
+        snapshot = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+        )
+        if first is None:
+            first = snapshot
+        else:
+            lines = [f"traced now {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MiB"]
+            by_line = snapshot.compare_to(first, "lineno")
+            lines.append(f"growth since the first snapshot: {sum(s.size_diff for s in by_line) / 2**20:.1f} MiB")
+            lines.append("-- top lines --")
+            lines += [str(s) for s in by_line[:40]]
+            lines.append("-- top tracebacks --")
+            for stat in snapshot.compare_to(first, "traceback")[:12]:
+                lines.append(f"{stat.size_diff / 2**20:.2f} MiB in {stat.count_diff} blocks")
+                lines += ["    " + line for line in stat.traceback.format(limit=12)]
+            out.write_text("\n".join(lines) + "\n")
+        trigger.unlink()
+
+
+def main() -> None:
+    out = Path(sys.argv[1])
+    sys.argv = [sys.argv[0], "worker", *sys.argv[2:]]
+    profiler = os.environ.get("BENCH_PROFILER", "cprofile")
+    from streams.cli import cli
+
+    if profiler == "tracemalloc":
+        tracemalloc.start(25)
+        threading.Thread(target=_watch_snapshots, args=(out,), daemon=True).start()
+        cli(standalone_mode=False)
+        return
+    import cProfile
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        cli(standalone_mode=False)
+    finally:
+        prof.disable()
+        prof.dump_stats(str(out))
+
+
+if __name__ == "__main__":
+    main()
