@@ -28,7 +28,9 @@ def _admin(settings: KohtaSettings, timeout: float) -> KafkaAdminClient:
     while True:
         try:
             return KafkaAdminClient(
-                bootstrap_servers=bootstrap_servers(settings.broker), client_id="kohta-admin"
+                bootstrap_servers=bootstrap_servers(settings.broker),
+                client_id="kohta-admin",
+                **settings.security.kafka_python(),
             )
         except KafkaError as exc:
             if time.monotonic() > deadline:

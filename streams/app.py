@@ -26,6 +26,7 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
     return faust.App(
         settings.app_id,
         broker=settings.broker,
+        broker_credentials=settings.security.faust_credentials(),
         store="memory://",
         datadir=str(settings.data_dir),
         topic_partitions=settings.topics.partitions,
@@ -42,11 +43,11 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
-        # Table contents hold business data: never served over HTTP.
-        web_tables_enabled=False,
-        web_router_enabled=False,
-        web_graph_enabled=False,
-        web_stats_enabled=False,
+        # Table contents hold business data: not served over HTTP unless asked for.
+        web_tables_enabled=settings.web_debug_endpoints,
+        web_router_enabled=settings.web_debug_endpoints,
+        web_graph_enabled=settings.web_debug_endpoints,
+        web_stats_enabled=settings.web_debug_endpoints,
     )
 
 

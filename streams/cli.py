@@ -96,6 +96,7 @@ def simulate(
     sent = run_live(
         ",".join(bootstrap_servers(settings.broker)), settings.topics.touchpoints, pace=pace,
         duration=duration, seed=seed, incidents=incidents, rate_scale=rate_scale, batch_size=batch_size,
+        client_options=settings.security.kafka_python(),
     )
     typer.echo(f"sent {sent} events to {settings.topics.touchpoints}")
 

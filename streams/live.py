@@ -11,6 +11,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from kafka import KafkaProducer
@@ -59,9 +60,13 @@ def run_live(
     batch_size: int = 1,
     should_stop: Callable[[], bool] = lambda: False,
     on_progress: Callable[[float, int], None] | None = None,
+    client_options: dict[str, Any] | None = None,
 ) -> int:
-    """Produce for ``duration`` wall seconds; returns the number of events sent."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks=1)
+    """Produce for ``duration`` wall seconds; returns the number of events sent.
+
+    ``client_options`` go to kafka-python (e.g. ``SecuritySettings.kafka_python()``).
+    """
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=20, acks=1, **(client_options or {}))
     sent = 0
     wall_start = time.monotonic()
     cursor = pace.origin

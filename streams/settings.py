@@ -20,6 +20,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from streams.security import SecuritySettings
+
 # Metric declarations live in their own module; re-exported for callers of settings.
 from streams.metric_spec import NAME_PATTERN, AlertTuning, EventFilter, MetricSpec, Target  # noqa: F401
 
@@ -137,6 +139,9 @@ class KohtaSettings(BaseSettings):
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    # Faust's own pages that show table contents or internals; off unless asked for.
+    web_debug_endpoints: bool = False
     metrics: list[MetricSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
