@@ -8,6 +8,7 @@ from river import base
 
 from detectors._stats import EWMeanVar
 from detectors.verdict import Verdict
+from detectors._params import params_of
 
 KINDS = ("count", "ratio", "gauge")
 DIRECTIONS = ("up", "down", "both")
@@ -221,7 +222,7 @@ class LevelDetector(base.Base):
         """Everything needed to continue exactly where this detector is, as plain JSON."""
         return {
             "version": STATE_VERSION,
-            "params": self._get_params(),
+            "params": params_of(self),
             "learned": self._n_learned,
             "baseline": self._baseline.to_list(),
             "n_bar": self._n_bar.to_list(),

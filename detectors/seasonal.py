@@ -12,6 +12,7 @@ from detectors._season import (PROFILES, LocalClock, Profile, check_observation,
 from detectors._stats import EWMeanVar
 from detectors.level import _clipped_second_moment
 from detectors.verdict import Verdict
+from detectors._params import params_of
 
 KINDS = ("count", "ratio", "share", "nps", "mean")
 DIRECTIONS = ("up", "down", "both")
@@ -359,7 +360,7 @@ class SeasonalDetector(base.Base):
         """Everything needed to continue exactly where this detector is, as plain JSON."""
         return {
             "version": STATE_VERSION,
-            "params": self._get_params(),
+            "params": params_of(self),
             "learned": self._learned,
             "profile": self._profile.to_list(),
             "level": self._level.to_list(),

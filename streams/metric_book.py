@@ -76,8 +76,10 @@ class _Compiled:
     scores: frozenset[float]
 
 
-def _increments(compiled: _Compiled, event: FilterableEvent) -> tuple[float, ...] | None:
-    """What ``event`` adds to a series' counters, or None if it is not part of it."""
+def _plan_increments(compiled: _Compiled, event: FilterableEvent) -> tuple[float, ...] | str | None:
+    """What the filters say about an event: fixed increments, a kind whose increments
+    depend on the event's score or value, or None when the metric does not take it.
+    Depends only on the filtered fields, so the answer can be cached per combination."""
     kind = compiled.spec.kind
     if kind == "ratio":
         k = _matches(compiled.where, event)
@@ -85,8 +87,10 @@ def _increments(compiled: _Compiled, event: FilterableEvent) -> tuple[float, ...
         return (int(k), int(n)) if k or n else None
     if not _matches(compiled.where, event):
         return None
-    if kind == "count":
-        return (1,)
+    return (1,) if kind == "count" else kind
+
+
+def _valued_increments(compiled: _Compiled, kind: str, event: FilterableEvent) -> tuple[float, ...] | None:
     if kind == "mean":
         x = getattr(event, compiled.spec.field or "value")
         return None if x is None else (x, x * x, 1)
@@ -96,6 +100,11 @@ def _increments(compiled: _Compiled, event: FilterableEvent) -> tuple[float, ...
     if kind == "nps":
         return (int(score >= 9), int(score <= 6), 1)
     return (int(score in compiled.scores), 1)  # share
+
+
+# Plans are cached per (channel, type, touchpoint, segment, survey); this bounds the
+# cache when names are many (the channel and touchpoint caps bound them further).
+_MAX_PLANS = 50_000
 
 
 class MetricBook:
@@ -128,6 +137,7 @@ class MetricBook:
             for spec in specs
         ]
         self._per_channel: dict[str, list[_Compiled]] = {}
+        self._plans: dict[tuple, list[tuple[_Compiled, tuple[float, ...] | str]]] = {}
 
     @property
     def specs(self) -> Mapping[str, MetricSpec]:
@@ -150,20 +160,33 @@ class MetricBook:
 
     def accumulate(self, counts: dict[str, list[float]], event: FilterableEvent) -> None:
         """Add ``event`` to the window counters ``counts`` (mutated in place)."""
-        for compiled in self._for_channel(event.channel):
-            increments = _increments(compiled, event)
+        signature = (event.channel, event.type, event.touchpoint, event.segment, event.survey)
+        plan = self._plans.get(signature)
+        if plan is None:
+            plan = [
+                (compiled, step)
+                for compiled in self._for_channel(event.channel)
+                if (step := _plan_increments(compiled, event)) is not None
+            ]
+            if len(self._plans) < _MAX_PLANS:
+                self._plans[signature] = plan
+        for compiled, step in plan:
+            increments = step if isinstance(step, tuple) else _valued_increments(compiled, step, event)
             if increments is None:
                 continue
-            name = compiled.spec.name
-            keys = [name]
-            if compiled.spec.by_touchpoint and event.touchpoint is not None:
-                keys.append(series_key(name, event.touchpoint))
-            for key in keys:
-                counters = counts.get(key)
-                if counters is None:
-                    counters = counts[key] = [0] * len(increments)
-                for i, step in enumerate(increments):
-                    counters[i] += step
+            spec = compiled.spec
+            self._add(counts, spec.name, increments)
+            if spec.by_touchpoint and event.touchpoint is not None:
+                self._add(counts, series_key(spec.name, event.touchpoint), increments)
+
+    @staticmethod
+    def _add(counts: dict[str, list[float]], key: str, increments: tuple[float, ...]) -> None:
+        counters = counts.get(key)
+        if counters is None:
+            counts[key] = list(increments)
+            return
+        for i, step in enumerate(increments):
+            counters[i] += step
 
     def measure(self, key: str, counters: Sequence[float]) -> Measurement:
         """The series' value for a window with these counters."""

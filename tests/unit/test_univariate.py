@@ -11,7 +11,7 @@ import pytest
 from detectors.univariate import UnivariateDetector, _value_surprise
 
 # Small windows keep the state round trips fast and make the histories wrap around.
-SMALL = dict(value_window=60, shapes=((4, 2), (16, 4)), memory=50, calibration_window=40, warmup=10)
+SMALL = dict(value_windows=(30, 60), shapes=((4, 2), (16, 4)), memory=50, calibration_window=40, warmup=10)
 
 
 def feed(det, values):
@@ -112,7 +112,7 @@ def test_state_size_with_defaults_is_bounded():
     det = UnivariateDetector()
     feed(det, daily(6000, period=288, noise=0.5))
     size = len(orjson.dumps(det.to_state()))
-    # raw history (5512) + 2 distance histories (5000 each), ~20 bytes per float.
+    # raw history (5512 values) + 2 distance histories (5000 each), ~20 bytes per float.
     assert size < 400_000
 
 
@@ -128,7 +128,9 @@ def test_bad_inputs_and_parameters_raise():
     with pytest.raises(ValueError):
         UnivariateDetector(quiet_factor=1.0)
     with pytest.raises(ValueError):
-        UnivariateDetector(value_window=0)
+        UnivariateDetector(value_windows=(0,))
+    with pytest.raises(ValueError):
+        UnivariateDetector(value_windows=())
     with pytest.raises(ValueError):
         UnivariateDetector.from_state({"version": 99})
 
