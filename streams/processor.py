@@ -154,6 +154,12 @@ class Processor:
         ]
         if index is not None:
             headers.append(("kohta-batch-index", str(index).encode()))
+        limit = self.settings.max_message_bytes
+        if len(raw) > limit:
+            # Kept whole, it could not be produced (nor would most brokers take it):
+            # its head goes to the dead letters, with its full size, so it is still seen.
+            headers.append(("kohta-truncated-from", str(len(raw)).encode()))
+            raw = raw[:limit]
         await self.sinks.dead_letter.send(value=raw, headers=headers)
         self.telemetry.rejected.labels(reason=reason).inc()
         if reason != REASON_LATE:  # late events are counted under their own channel
