@@ -6,7 +6,7 @@ Environment (read here only; kohta itself knows nothing of it):
 
 - ``KOHTA_BENCH_PROFILER=cprofile``: cProfile over the whole run; the stats go to
   ``OUT`` (pstats format) when the worker stops.
-- ``KOHTA_BENCH_PROFILER=tracemalloc``: traces allocations (25 frames). Each time the
+- ``KOHTA_BENCH_PROFILER=tracemalloc``: traces allocations (``BENCH_TRACE_FRAMES`` frames, default 8). Each time the
   file ``OUT.trigger`` appears, a snapshot is taken and the trigger removed; from the
   second snapshot on, the growth since the first is written to ``OUT`` (by line and
   by allocation traceback).
@@ -58,7 +58,7 @@ def main() -> None:
     from streams.cli import cli
 
     if profiler == "tracemalloc":
-        tracemalloc.start(25)
+        tracemalloc.start(int(os.environ.get("BENCH_TRACE_FRAMES", "8")))
         threading.Thread(target=_watch_snapshots, args=(out,), daemon=True).start()
         cli(standalone_mode=False)
         return

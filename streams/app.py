@@ -135,10 +135,25 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: faust.App, revoked: set, **_: object) -> None:
-        # The clock caches of a partition another worker now owns would go stale.
+        # The clock caches and gauges of a partition another worker now owns would go
+        # stale. (Faust revokes every partition at a rebalance; those this worker keeps
+        # are reported again from the next tick, and their incidents once restored.)
         for tp in revoked:
             if tp.topic == topics.touchpoints:
                 engine.forget_partition(tp.partition)
+            if tp.topic in (topics.touchpoints, topics.repartition):
+                telemetry.forget_partition(tp.topic, tp.partition)
+            if tp.topic == topics.alert_events:
+                publisher.forget_incidents()
+
+    @incidents.table.on_recover
+    async def export_incidents() -> None:
+        # After each rebalance the owner of the alert-events partition exports the
+        # incidents of the open alerts from the restored table; the other workers none.
+        if any(tp.topic == topics.alert_events for tp in app.assignor.assigned_actives()):
+            publisher.export_incidents()
+        else:
+            publisher.forget_incidents()
 
     @app.page("/metrics")
     async def metrics(web: faust.web.View, request: faust.web.Request) -> faust.web.Response:

@@ -135,6 +135,19 @@ def evaluate(
     typer.echo(orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() if json_out else report.render())
 
 
+@cli.command()
+def nab(
+    data: Annotated[Path, typer.Option(help="NAB data directory: <category>/<file>.csv.")],
+    labels: Annotated[Path, typer.Option(help="NAB labels.json (combined windows).")],
+    out: Annotated[Path, typer.Option(help="Where result files and scores go.")],
+) -> None:
+    """Score kohta's univariate detector and two baselines on NAB-format data."""
+    from streams.nab.runner import run_nab
+
+    report = run_nab(data, labels, out, progress=typer.echo)
+    typer.echo(report.render())
+
+
 def _parse_incident(spec: str, pace: Any) -> Any:
     from streams.simulation import INCIDENT_KINDS, Incident
 

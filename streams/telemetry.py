@@ -103,6 +103,16 @@ class PipelineTelemetry:
             "kohta_incidents_open", "Incidents (groups of related open alerts) currently open.",
             registry=registry,
         )
+        self.alert_incident = Gauge(
+            "kohta_alert_incident",
+            "1 while an alert of this channel, metric and kind is open in this incident. A series "
+            "exists only while such an alert is open: at most one per open alert.",
+            ["channel", "metric", "kind", "incident"],
+            registry=registry,
+        )
+        # Open alert id -> its kohta_alert_incident labels. Alerts of touchpoint series
+        # share their metric's labels, so a child goes only when its last alert resolves.
+        self._alert_incidents: dict[str, tuple[str, str, str, str]] = {}
         self.detector_seconds = Histogram(
             "kohta_detector_update_seconds",
             "Time to score and learn one series' closed window.",
@@ -167,3 +177,53 @@ class PipelineTelemetry:
         self.open_alerts.clear()
         for (channel, metric, kind, severity), count in counts.items():
             self.open_alerts.labels(channel=channel, metric=metric, kind=kind, severity=severity).set(count)
+
+    def record_alert_incident(self, record: dict) -> None:
+        """Export the incident of an open (or updated) alert record; withdraw it on resolve."""
+        alert_id = record["alert_id"]
+        if record["status"] == "resolved":
+            self._withdraw_incident(alert_id)
+            return
+        incident = record.get("incident_id")
+        if incident is None:
+            return
+        labels = (self.channel(record["channel"]), record["metric"], record.get("kind") or "anomaly", incident)
+        previous = self._alert_incidents.get(alert_id)
+        if previous == labels:
+            return
+        if previous is not None:
+            self._withdraw_incident(alert_id)
+        self._alert_incidents[alert_id] = labels
+        self.alert_incident.labels(*labels).set(1)
+
+    def _withdraw_incident(self, alert_id: str) -> None:
+        labels = self._alert_incidents.pop(alert_id, None)
+        if labels is not None and labels not in self._alert_incidents.values():
+            self.alert_incident.remove(*labels)
+
+    def record_incidents(self, state: dict) -> None:
+        """Export the open incidents and their open alerts from the incident state (as
+        restored from its changelog, when a worker starts or takes the partition over)."""
+        self.forget_incidents()
+        for incident, entry in state["open"].items():
+            for alert_id, member in entry["members"].items():
+                if member.get("resolved"):
+                    continue
+                channel, _, tail = member["series"].partition("/")
+                self.record_alert_incident({
+                    "alert_id": alert_id, "status": "open", "incident_id": incident, "channel": channel,
+                    "metric": tail.split("@", 1)[0], "kind": member.get("kind"),
+                })
+        self.open_incidents.set(len(state["open"]))
+
+    def forget_incidents(self) -> None:
+        """Export no incident: another worker owns the incident state now."""
+        self._alert_incidents.clear()
+        self.alert_incident.clear()
+        self.open_incidents.set(0)
+
+    def forget_partition(self, topic: str, partition: int) -> None:
+        """Drop the gauges of a partition this worker no longer owns, so that they do not
+        report its last values for ever (its new owner reports it)."""
+        self.consumer_lag.remove(topic, str(partition))
+        self.watermark.remove(str(partition))

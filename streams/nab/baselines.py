@@ -41,6 +41,3 @@ def windowed_gaussian(values: Iterable[float], *, window_size: int = 6400) -> It
             z = (v - window.obj.mean.get()) / math.sqrt(var)
             yield math.erf(abs(z) / math.sqrt(2.0))
         window.update(v)
-
-
-BASELINES = {"half_space_trees": half_space_trees, "windowed_gaussian": windowed_gaussian}

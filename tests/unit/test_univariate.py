@@ -141,3 +141,9 @@ def test_clone_is_fresh_with_same_parameters():
     fresh = det.clone()
     assert fresh._get_params() == det._get_params()
     assert fresh.to_state()["raw"] == []
+
+
+def test_no_look_ahead_scores_of_a_prefix_do_not_depend_on_the_future():
+    values = daily(300, period=16, noise=0.3, seed=3)
+    other_future = values[:200] + [v * 7 for v in values[200:]]
+    assert feed(UnivariateDetector(**SMALL), values)[:200] == feed(UnivariateDetector(**SMALL), other_future)[:200]
