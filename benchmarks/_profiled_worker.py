@@ -17,12 +17,34 @@ the profiler choice as ``BENCH_PROFILER`` and this script renames it.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sys
 import threading
 import time
 import tracemalloc
 from pathlib import Path
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def _heap_summary() -> str:
+    """glibc's view (mallinfo2) and pymalloc's (arenas) of the heap, in MiB."""
+    parts = []
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        parts.append(f"glibc: heap {info.arena / 2**20:.1f} MiB, in use {info.uordblks / 2**20:.1f} MiB, "
+                     f"free in heap {info.fordblks / 2**20:.1f} MiB, mmapped {info.hblkhd / 2**20:.1f} MiB")
+    except (OSError, AttributeError):
+        parts.append("glibc: mallinfo2 not available")
+    blocks = sys.getallocatedblocks()
+    parts.append(f"python: {blocks} allocated blocks")
+    return "; ".join(parts)
 
 
 def _watch_snapshots(out: Path) -> None:
@@ -37,8 +59,10 @@ def _watch_snapshots(out: Path) -> None:
         )
         if first is None:
             first = snapshot
+            first_heap = _heap_summary()
         else:
-            lines = [f"traced now {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MiB"]
+            lines = [f"traced now {tracemalloc.get_traced_memory()[0] / 2**20:.1f} MiB", "first: " + first_heap,
+                     "now: " + _heap_summary()]
             by_line = snapshot.compare_to(first, "lineno")
             lines.append(f"growth since the first snapshot: {sum(s.size_diff for s in by_line) / 2**20:.1f} MiB")
             lines.append("-- top lines --")

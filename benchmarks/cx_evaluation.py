@@ -28,18 +28,21 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=14)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=Path(".kohta/bench"))
+    parser.add_argument("--reuse", action="store_true", help="Reuse events.jsonl and labels.json in --workdir.")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
-    began = time.perf_counter()
-    scenario = write_scenario(args.workdir, days=args.days, seed=args.seed)
-    print(f"scenario: {scenario.events:,} events, {scenario.incidents} incidents, "
-          f"{scenario.late:,} arriving past the lateness, written in {time.perf_counter() - began:.1f} s")
+    events_path, labels_path = args.workdir / "events.jsonl", args.workdir / "labels.json"
+    if not (args.reuse and events_path.exists() and labels_path.exists()):
+        began = time.perf_counter()
+        scenario = write_scenario(args.workdir, days=args.days, seed=args.seed)
+        print(f"scenario: {scenario.events:,} events, {scenario.incidents} incidents, "
+              f"{scenario.late:,} arriving past the lateness, written in {time.perf_counter() - began:.1f} s")
 
     alerts: list[dict] = []
     runner = Backtest(load_settings(), on_alert=alerts.append)
     cpu = time.process_time()
-    with scenario.events_path.open("rb") as source:
+    with events_path.open("rb") as source:
         summary = runner.run(source)
     cpu = time.process_time() - cpu
     with (args.workdir / "alerts.jsonl").open("wb") as sink:
@@ -48,7 +51,7 @@ def main() -> None:
           f"{summary.events_per_second:,.0f} events/s; {summary.events / cpu:,.0f} events/s per CPU second "
           f"(one core); {summary.windows_closed:,} windows closed")
 
-    labels = orjson.loads(scenario.labels_path.read_bytes())
+    labels = orjson.loads(labels_path.read_bytes())
     report = evaluate(alerts, labels)
     print()
     print(report.render())

@@ -29,6 +29,10 @@ _PRIOR_WINDOWS = 30.0
 # In-band values are learned clipped at this many standard errors (see level.py).
 _LEARN_CLIP = 2.0
 _NO_DATA = Verdict(0.0, False, None, None, None, None, None, 0.0)
+# CUSUM: z beyond this slack accumulates; the sum is capped at this many times
+# ``accumulate`` so that it fades within a few windows after a long shift.
+_SLACK = 1.0
+_EVIDENCE_CAP = 1.5
 # Where values can lie; the band is clipped to it.
 _RANGE = {"count": (0.0, math.inf), "ratio": (0.0, math.inf), "share": (0.0, 1.0),
           "nps": (-100.0, 100.0), "mean": (-math.inf, math.inf)}
@@ -144,6 +148,7 @@ class SeasonalDetector(base.Base):
         variance_memory: float = 1440,
         relearn_after: int = 30,
         relearn_silence: bool | None = None,
+        accumulate: float = 8.0,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -170,6 +175,7 @@ class SeasonalDetector(base.Base):
         self.variance_memory = variance_memory
         self.relearn_after = relearn_after
         self.relearn_silence = relearn_silence
+        self.accumulate = accumulate
 
         self._count = kind == "count"
         self._clock = LocalClock(timezone)
@@ -186,6 +192,7 @@ class SeasonalDetector(base.Base):
         self._clip_scale = 1.0 / _clipped_second_moment(self._clip)
         self._relearn_silence = bad_direction == "up" if relearn_silence is None else relearn_silence
         self._cache: tuple | None = None  # score_one's work, reused by learn_one
+        self._evidence = [0.0, 0.0]  # CUSUM of z beyond _SLACK, upwards and downwards
         self._reset_run()
 
     @property
@@ -210,14 +217,40 @@ class SeasonalDetector(base.Base):
         x, n = obs[0], obs[1]
         if self._learned < self.warmup or (not self._count and n < self.min_n):
             return Verdict(0.0, False, e, lower, upper, None, None, 0.0)
+        z = self._with_evidence(z)
         dev = abs(z)
-        direction = "up" if x > e else "down" if x < e else None
+        direction = "up" if z > 0 else "down" if z < 0 else None
         severity = None
         if dev >= self.threshold:
             severity = "critical" if dev >= 2 * self.threshold else "warning"
         is_anomaly = severity is not None and self.bad_direction in ("both", direction)
         return Verdict(100.0 * dev / (dev + self.threshold), is_anomaly, e, lower, upper,
                        direction, severity, z)
+
+    def _next_evidence(self, z: float) -> tuple[float, float]:
+        """The CUSUM after a window with this z: small deviations that persist add up.
+
+        A shift of 2.5 standard errors per window never crosses a threshold of 4, yet
+        six such windows in a row are no accident (a store region's smileys turning
+        sad, 7 answers a minute). Each side grows by ``z - _SLACK`` and halves on a
+        window that does not lean its way, so it fades quickly once the shift ends.
+        """
+        up, down = self._evidence
+        up = up + z - _SLACK if z > 0 else up * 0.5
+        down = down - z - _SLACK if z < 0 else down * 0.5
+        cap = _EVIDENCE_CAP * self.accumulate
+        return min(max(up, 0.0), cap), min(max(down, 0.0), cap)
+
+    def _with_evidence(self, z: float) -> float:
+        """z, or the accumulated evidence on the threshold's scale where that is larger."""
+        if not self.accumulate:
+            return z
+        up, down = self._next_evidence(z)
+        if up >= self.accumulate and up / self.accumulate * self.threshold > z:
+            return up / self.accumulate * self.threshold
+        if down >= self.accumulate and -down / self.accumulate * self.threshold < z:
+            return -down / self.accumulate * self.threshold
+        return z
 
     def _assess(self, t: float, obs: tuple | None) -> _Window | None:
         """The baseline of the window at ``t`` and, with data, its z; None before any data."""
@@ -286,6 +319,8 @@ class SeasonalDetector(base.Base):
             self._learned = 1
             return
         loc, m, e, s2, g, sd, gamma, young, z = a
+        if self.accumulate and self._learned >= self.warmup and (self._count or n >= self.min_n):
+            self._evidence = list(self._next_evidence(z))
         typical = self._typical.mean
         amount = max(m, 0.0) if self._count else n
         info = min(1.0, amount / typical) if typical else 1.0  # vs a typical window
@@ -348,6 +383,7 @@ class SeasonalDetector(base.Base):
                 self._profile.values[b] = xs / total
                 self._profile.weights[b] = max(self._profile.weights[b], 1.0)
         self._reset_run()
+        self._evidence = [0.0, 0.0]  # the shift is the new normal: its evidence is spent
 
     def _reset_run(self) -> None:
         self._run_dir: str | None = None
@@ -368,6 +404,7 @@ class SeasonalDetector(base.Base):
             "unit_var": self._unit_var.to_list(),
             "excess": self._excess.to_list(),
             "run": [self._run_dir, self._run_len, self._run],
+            "evidence": self._evidence,
         }
 
     @classmethod
@@ -383,4 +420,5 @@ class SeasonalDetector(base.Base):
         det._excess.load(state["excess"])
         det._run_dir, det._run_len, run = state["run"]
         det._run = list(run)
+        det._evidence = list(state.get("evidence", (0.0, 0.0)))
         return det

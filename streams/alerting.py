@@ -141,7 +141,10 @@ class AlertPolicy:
                 anomalous = verdict.direction == opened["direction"] and abs(verdict.z) >= bar * self.resolve_ratio
             records += self._advance(state["anomaly"], "anomaly", anomalous, result, verdict.direction)
         if self.target is not None and result.target_observed is not None:
-            breach = self.target.breached_by(result.target_observed, result.target_se)
+            # Opening needs the breach to stand clear of sampling error; once open, the
+            # alert holds until the value itself meets the objective again.
+            held = state["target"]["open"] is not None
+            breach = self.target.breached_by(result.target_observed, 0.0 if held else result.target_se)
             records += self._advance(state["target"], "target", breach is not None, result, breach)
         return records
 

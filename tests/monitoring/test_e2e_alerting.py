@@ -131,14 +131,21 @@ def test_open_incident_alerts_on_call_and_fills_the_dashboards(broker, worker, m
     observed, expected = map(float, numbers.groups())
     assert observed < 0.02 < 0.06 < expected, description
 
+    # The publisher names the alert's incident (kohta_alert_incident) a moment after the
+    # alert opens, so the first notification may come without it; one with it follows.
     receiver, alert = wait_until(
-        lambda: next(((r, a) for r, a in webhook.alerts() if is_cx_alert(a["labels"])), None),
-        timeout=30, what="the on-call webhook receives the alert", explain=explain,
+        lambda: next(((r, a) for r, a in webhook.alerts() if is_cx_alert(a["labels"]) and "incident" in a["labels"]),
+                     None),
+        timeout=30, what="the on-call webhook receives the alert with its incident", explain=explain,
     )
     assert alert["status"] == "firing"
     assert alert["labels"]["channel"] == "webshop" and alert["labels"]["metric"] == "conversion_rate"
     assert receiver == RECEIVER_BY_SEVERITY[alert["labels"]["severity"]]
     assert alert["annotations"]["description"].startswith("webshop conversion_rate is ")
+    # The incident is the one kohta assigned, and Alertmanager grouped the alert by it.
+    incident = alert["labels"]["incident"]
+    assert api.query(f'kohta_alert_incident{{channel="webshop",metric="conversion_rate",incident="{incident}"}} == 1')
+    assert any(payload["groupLabels"] == {"incident": incident} for payload in webhook.payloads), explain()
 
     empty = []
     for query in dashboards.all_queries():
@@ -147,3 +154,29 @@ def test_open_incident_alerts_on_call_and_fills_the_dashboards(broker, worker, m
         if not api.query(promql) and promql not in MAY_BE_EMPTY:
             empty.append(f"{query.dashboard} {query.where}: {promql}")
     assert not empty, "dashboard queries without data:\n" + "\n".join(empty)
+
+
+def test_a_restarted_worker_exports_the_incidents_of_open_alerts(broker, start_worker):
+    """The incident state is restored from its changelog: a restarted worker exports
+    kohta_alert_incident again at once, before any new alert event, so the alert keeps
+    its `incident` label (a changed label set would resolve it and fire a new one)."""
+    from tests.integration.kafka_helpers import metric_value
+
+    worker = start_worker(with_touchpoint_series)
+    inject_open_incident(broker, worker.settings["topics"]["touchpoints"])
+
+    def incident() -> str | None:
+        for line in worker.metrics().splitlines():
+            if line.startswith("kohta_alert_incident{") and 'metric="conversion_rate"' in line:
+                return re.search(r'incident="([^"]+)"', line).group(1)
+        return None
+
+    before = wait_until(incident, timeout=60, what="the worker exports the alert's incident",
+                        explain=worker.log_tail)
+    worker.stop()
+    worker.start()
+    after = wait_until(incident, timeout=30, what="the restarted worker exports it again", explain=worker.log_tail)
+    assert after == before
+    assert metric_value(worker.metrics(), "kohta_incidents_open") == 1
+    # No alert record was published since the restart: the export came from the restored table.
+    assert metric_value(worker.metrics(), "kohta_alerts_total") is None, worker.log_tail()
