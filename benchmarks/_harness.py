@@ -242,6 +242,7 @@ class KohtaWorker:
         path.write_text(yaml.safe_dump(self.config, sort_keys=False))
         env = python_env()
         env["BENCH_PROFILER"] = self.profiler
+        env.update({k: v for k, v in os.environ.items() if k.startswith("BENCH_")})
         if self.profile_to is not None:
             command = [sys.executable, str(BENCH_DIR / "_profiled_worker.py"), str(self.profile_to), "--config", str(path)]
         else:

@@ -14,10 +14,12 @@ the detectors changelog (one detector per series).
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -129,6 +131,23 @@ def settled_rss(read: Callable[[], int], seconds: float = 3.0) -> int:
     return int(statistics.median(samples))
 
 
+def heap_totals(path: Path, timeout: float = 10.0) -> dict[str, float]:
+    """Ask the worker (benchmarks/_profiled_worker.py, heap mode) for its heap totals."""
+    trigger = path.with_name(path.name + ".trigger")
+    seen = path.read_text().count("\n") if path.exists() else 0
+    trigger.touch()
+    deadline = time.monotonic() + timeout
+    while trigger.exists() or (path.read_text().count("\n") if path.exists() else 0) <= seen:
+        if time.monotonic() > deadline:
+            return {}
+        time.sleep(0.1)
+    line = path.read_text().splitlines()[-1]
+    found = re.search(r"in use ([0-9.]+) MiB, free in heap ([0-9.]+) MiB.*python: ([0-9]+) allocated blocks", line)
+    if found is None:
+        return {}
+    return {"glibc_in_use_mib": float(found[1]), "glibc_free_mib": float(found[2]), "py_blocks": int(found[3])}
+
+
 @dataclass
 class MemoryResult:
     channels: int
@@ -136,6 +155,14 @@ class MemoryResult:
     series_after: int
     rss_before_kib: int
     rss_after_kib: int
+    heap_before: dict[str, float] = field(default_factory=dict)
+    heap_after: dict[str, float] = field(default_factory=dict)
+
+    def heap_growth_per_series(self, key: str) -> float | None:
+        if key not in self.heap_before or key not in self.heap_after:
+            return None
+        scale = 2**20 if key.endswith("_mib") else 1
+        return (self.heap_after[key] - self.heap_before[key]) * scale / max(self.series, 1)
 
     @property
     def series(self) -> int:

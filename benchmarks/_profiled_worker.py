@@ -6,6 +6,10 @@ Environment (read here only; kohta itself knows nothing of it):
 
 - ``KOHTA_BENCH_PROFILER=cprofile``: cProfile over the whole run; the stats go to
   ``OUT`` (pstats format) when the worker stops.
+- ``KOHTA_BENCH_PROFILER=heap``: each time ``OUT.trigger`` appears, one line of heap
+  totals (glibc mallinfo2, Python's allocated blocks) is appended to ``OUT``; with
+  ``BENCH_MALLOC_TRIM=1`` also the same after ``malloc_trim(0)`` (which changes the
+  process: use it for diagnosis, not for the measurement itself).
 - ``KOHTA_BENCH_PROFILER=tracemalloc``: traces allocations (``BENCH_TRACE_FRAMES`` frames, default 8). Each time the
   file ``OUT.trigger`` appears, a snapshot is taken and the trigger removed; from the
   second snapshot on, the growth since the first is written to ``OUT`` (by line and
@@ -75,12 +79,39 @@ def _watch_snapshots(out: Path) -> None:
         trigger.unlink()
 
 
+def _watch_heap(out: Path) -> None:
+    """Like the tracemalloc watch, but only heap totals (no tracing overhead): appends a line per trigger."""
+    trigger = out.with_name(out.name + ".trigger")
+    while True:
+        time.sleep(0.3)
+        if trigger.exists():
+            line = f"VmRSS {_rss_kib() / 1024:.1f} MiB; " + _heap_summary()
+            if os.environ.get("BENCH_MALLOC_TRIM"):
+                # What of the resident heap glibc could give back (free chunks not at its top).
+                ctypes.CDLL("libc.so.6").malloc_trim(0)
+                line += f" | after malloc_trim(0): VmRSS {_rss_kib() / 1024:.1f} MiB; " + _heap_summary()
+            with out.open("a") as sink:
+                sink.write(line + "\n")
+            trigger.unlink()
+
+
+def _rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     sys.argv = [sys.argv[0], "worker", *sys.argv[2:]]
     profiler = os.environ.get("BENCH_PROFILER", "cprofile")
     from streams.cli import cli
 
+    if profiler == "heap":
+        threading.Thread(target=_watch_heap, args=(out,), daemon=True).start()
+        cli(standalone_mode=False)
+        return
     if profiler == "tracemalloc":
         tracemalloc.start(int(os.environ.get("BENCH_TRACE_FRAMES", "8")))
         threading.Thread(target=_watch_snapshots, args=(out,), daemon=True).start()

@@ -42,6 +42,7 @@ from streams.partitioning import partition_for
 
 PARTITIONS = 4
 ENVELOPE = 100
+ENVELOPE_FACTOR = 3
 POLL_SECONDS = 0.25
 
 
@@ -90,14 +91,22 @@ def run_floor(ctx: Context, topic: str, messages: int, label: str) -> Run:
 # --- 2. bare Faust ------------------------------------------------------------------------
 
 
-def run_bare(ctx: Context, topic: str, events: int, mode: str, label: str) -> Run:
+def run_bare(ctx: Context, topic: str, events: int, mode: str, label: str, profile: bool = False) -> Run:
     group = f"bare-{mode}-{topic.replace('.', '-')}-{ctx.next_id()}"
     out_path = ctx.workdir / f"{group}.json"
+    log_path = ctx.workdir / f"{group}.log"
     process = h.run_script(
-        "bare_faust.py", [ctx.broker.url, topic, str(PARTITIONS), group, str(events), str(out_path), mode],
-        ctx.workdir / f"{group}.log",
+        "bare_faust.py", [ctx.broker.url, topic, str(PARTITIONS), group, str(events), str(out_path), mode], log_path,
     )
+    spy = None
     try:
+        if profile:
+            # Started once the group is joined, as for kohta's workers.
+            while b"[^Worker]: Ready" not in log_path.read_bytes():
+                if process.poll() is not None:
+                    break
+                time.sleep(0.1)
+            spy = start_py_spy(ctx, process.pid, group)
         deadline = time.monotonic() + 120 + events / 1000
         while not out_path.exists():
             if process.poll() is not None or time.monotonic() > deadline:
@@ -105,7 +114,14 @@ def run_bare(ctx: Context, topic: str, events: int, mode: str, label: str) -> Ru
             time.sleep(0.2)
         time.sleep(0.05)
         r = json.loads(out_path.read_text())
+        if spy is not None:
+            spy.send_signal(2)
+            try:
+                spy.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
     finally:
+        h.stop_process(spy)
         h.stop_process(process)
     return Run(label, 0, r["timed_events"], r["last"] - r["first"], r["cpu"], h.load())
 
@@ -130,7 +146,7 @@ def run_kohta(
             worker.wait_ready()
         if profile:
             for worker in started:
-                spies.append(start_py_spy(ctx, worker, f"{name}-{worker.label}"))
+                spies.append(start_py_spy(ctx, worker.pid, f"kohta-{worker.label}"))
         t0 = t1 = None
         c0 = e0 = 0.0
         cpu0: list[float] = []
@@ -191,50 +207,56 @@ def _events_seen(samples: list) -> float:
 # --- profiling (py-spy) -------------------------------------------------------------------
 
 
-def start_py_spy(ctx: Context, worker: KohtaWorker, tag: str) -> subprocess.Popen:
+def start_py_spy(ctx: Context, pid: int, tag: str) -> subprocess.Popen:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     out = ctx.workdir / f"profile-{tag}.txt"
     ctx.profiles.append(out)
     return subprocess.Popen(
-        [spy, "record", "--pid", str(worker.pid), "--format", "raw", "--rate", "250", "--nonblocking",
+        [spy, "record", "--pid", str(pid), "--format", "raw", "--rate", "250", "--nonblocking", "--threads",
          "--output", str(out)],
         stdout=subprocess.DEVNULL, stderr=open(ctx.workdir / f"profile-{tag}.log", "wb"),
     )
 
 
 def summarize_profile(path: Path, top: int = 25) -> str:
-    """Self and inclusive sample shares per function from py-spy's collapsed stacks."""
+    """Self and inclusive sample shares per function from py-spy's collapsed stacks (--threads)."""
     if not path.exists():
         return f"(no profile at {path})"
     own: Counter[str] = Counter()
     incl: Counter[str] = Counter()
+    threads: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
-        if not stack:
+        if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].split("/")[-1] + ")" if " (" in f else f
-                  for f in stack.split(";")]
+        frames = stack.split(";")
+        if frames[0].startswith("thread "):
+            threads[frames[0].split(": ", 1)[-1]] += count
+            frames = frames[1:]
+        # "func (pkg/file.py:123)" -> "func (pkg/file.py)": one row per function.
+        frames = [f.rsplit(":", 1)[0] + ")" if f.endswith(")") and ":" in f else f for f in frames]
+        if not frames:
+            continue
         total += count
         own[frames[-1]] += count
         for frame in set(frames):
             incl[frame] += count
-    lines = [f"{total} samples; self% = time in the function itself, incl% = with its callees"]
+    if not total:
+        return f"(empty profile {path})"
+    lines = [f"{total} samples (250/s); self% = in the function itself, incl% = with its callees"]
+    if threads:
+        lines.append("threads: " + ", ".join(f"{t} {100 * c / total:.0f}%" for t, c in threads.most_common()))
     lines.append(f"{'self%':>6} {'incl%':>6}  function (file)")
     for frame, count in own.most_common(top):
         lines.append(f"{100 * count / total:6.1f} {100 * incl[frame] / total:6.1f}  {frame}")
     lines.append("")
-    lines.append("inclusive, kohta's own code (streams/, detectors/):")
-    ours = [(f, c) for f, c in incl.most_common() if any(m in f for m in _OWN_FILES)]
+    lines.append("kohta's own code (streams/, detectors/), by inclusive share:")
+    ours = [(f, c) for f, c in incl.most_common() if "(streams/" in f or "(detectors/" in f]
     for frame, count in ours[:top]:
         lines.append(f"{100 * own[frame] / total:6.1f} {100 * count / total:6.1f}  {frame}")
     return "\n".join(lines)
-
-
-_OWN_FILES = tuple(
-    f"({p.name})" for d in ("streams", "detectors") for p in (h.REPO / d).glob("*.py")
-)
 
 
 # --- 5. latency -------------------------------------------------------------------------
@@ -271,7 +293,14 @@ def run_latency(ctx: Context, duration: float) -> tuple[_latency.LiveResult, dic
             warmup_windows=13,
         ))
         final = worker.metrics()
+        # The broker's own share: one produce -> consume hop of a bare aiokafka pair.
+        probe = f"{name}.probe"
+        h.create_topics(ctx.broker.bootstrap, {probe: PARTITIONS})
+        hops = {wait: asyncio.run(_latency.broker_round_trip(ctx.broker.bootstrap, probe, PARTITIONS,
+                                                             fetch_max_wait_ms=wait))
+                for wait in (10, 1500)}
         info = {
+            "hops": hops,
             "channels": len(channels), "rate": 50.0 * len(channels), "size": size, "lateness": lateness,
             "accepted": metric_sum(final, "kohta_events_total", outcome="accepted"),
             "late": metric_sum(final, "kohta_events_total", outcome="late"),
@@ -297,7 +326,10 @@ def run_memory(ctx: Context, series_wanted: int, metrics: int = 10) -> _memory.M
     )
     windows_log = _memory.ChangelogWatch(ctx.broker.bootstrap, f"{config['app_id']}-kohta-windows-changelog")
     detectors_log = _memory.ChangelogWatch(ctx.broker.bootstrap, f"{config['app_id']}-kohta-detectors-changelog")
-    worker = KohtaWorker(config, ctx.workdir, name).start()
+    # Run through benchmarks/_profiled_worker.py in "heap" mode: the same worker, plus a
+    # thread that writes glibc's and Python's heap totals when asked (no tracing).
+    heap_log = ctx.workdir / f"{name}.heap"
+    worker = KohtaWorker(config, ctx.workdir, name, profile_to=heap_log, profiler="heap").start()
     try:
         worker.wait_ready()
         warm = _memory.warm_channels(PARTITIONS)
@@ -321,16 +353,18 @@ def run_memory(ctx: Context, series_wanted: int, metrics: int = 10) -> _memory.M
         worker.metrics()  # one scrape before and after: both sides include its cost
         time.sleep(1.0)
         before = _memory.settled_rss(lambda: h.rss_kib(worker.pid))
+        heap_before = _memory.heap_totals(heap_log)
         series_before = len(detectors_log.poll())
         main = [f"c{i:05d}" for i in range(channels_n)]
         load_phase(main, first + 20, "main")
         worker.metrics()
         time.sleep(1.0)
         after = _memory.settled_rss(lambda: h.rss_kib(worker.pid))
+        heap_after = _memory.heap_totals(heap_log)
         for _ in range(3):
             detectors_log.poll()
         series_after = len(detectors_log.latest)
-        return _memory.MemoryResult(channels_n, series_before, series_after, before, after)
+        return _memory.MemoryResult(channels_n, series_before, series_after, before, after, heap_before, heap_after)
     finally:
         worker.stop()
         windows_log.close()
@@ -378,16 +412,20 @@ def main() -> int:
     runs: list[Run] = []
     latency = None
     memory: list[_memory.MemoryResult] = []
+    n_env = n
     try:
-        events = h.realistic_events(n)
-        singles = h.as_singles(events)
+        # Envelopes carry more events than single messages (ENVELOPE_FACTOR times, the
+        # first n being the same events), so that their runs last long enough to time.
+        events = h.realistic_events(n * ENVELOPE_FACTOR)
+        singles = h.as_singles(events[:n])
         envelopes = h.as_envelopes(events, ENVELOPE)
+        n_env = len(events)
         span = (datetime.fromtimestamp(events[0]["ts"], UTC), datetime.fromtimestamp(events[-1]["ts"], UTC))
         by_partition = Counter(partition_for(e["channel"], PARTITIONS) for e in events)
-        log(f"{n:,} simulator events (rate_scale 10), {span[0]:%Y-%m-%d %H:%M}-{span[1]:%H:%M} UTC; "
-            f"{len(singles):,} single-event messages, {len(envelopes):,} envelopes "
-            f"({n / len(envelopes):.1f} events each); events per partition "
-            + ", ".join(f"p{p} {by_partition[p] / n:.0%}" for p in sorted(by_partition)))
+        log(f"{n_env:,} simulator events (rate_scale 10), {span[0]:%Y-%m-%d %H:%M}-{span[1]:%H:%M} UTC; "
+            f"{len(singles):,} single-event messages (the first {n:,}), {len(envelopes):,} envelopes "
+            f"({n_env / len(envelopes):.1f} events each); events per partition "
+            + ", ".join(f"p{p} {by_partition[p] / n_env:.0%}" for p in sorted(by_partition)))
         if parts & {"throughput", "scaling"}:
             h.create_topics(broker.bootstrap, {"bench.singles": PARTITIONS, "bench.envelopes": PARTITIONS})
             log(f"produced singles in {h.produce(broker.bootstrap, 'bench.singles', singles):.1f} s, "
@@ -402,15 +440,16 @@ def main() -> int:
             for i in range(repeat):
                 tag = f" (run {i + 1})" if repeat > 1 else ""
                 steps += [
-                    lambda tag=tag: run_bare(ctx, "bench.singles", n, "take",
-                                             f"2 bare Faust agent (take_events), singles{tag}"),
+                    lambda tag=tag, i=i: run_bare(ctx, "bench.singles", n, "take",
+                                                  f"2 bare Faust agent (take_events), singles{tag}",
+                                                  profile=args.profile and i == 0),
                     lambda tag=tag, i=i: run_kohta(ctx, "bench.singles", len(singles), n,
                                                    f"3 kohta, 1 worker, singles{tag}", profile=args.profile and i == 0),
                 ]
             steps += [
                 lambda: run_bare(ctx, "bench.singles", n, "iter", "2 bare Faust agent (async for), singles"),
-                lambda: run_bare(ctx, "bench.envelopes", n, "take", "2 bare Faust agent (take_events), envelopes"),
-                lambda: run_kohta(ctx, "bench.envelopes", len(envelopes), n, "3 kohta, 1 worker, envelopes",
+                lambda: run_bare(ctx, "bench.envelopes", n_env, "take", "2 bare Faust agent (take_events), envelopes"),
+                lambda: run_kohta(ctx, "bench.envelopes", len(envelopes), n_env, "3 kohta, 1 worker, envelopes",
                                   profile=args.profile),
             ]
             for step in steps:
@@ -419,9 +458,9 @@ def main() -> int:
                 log(f"{run.name}: {run.rate:,.0f} events/s ({run.seconds:.1f} s, {run.per_cpu:,.0f} events/CPU-s, "
                     f"CPU {run.cpu_share:.0%}){run.note}")
         if "scaling" in parts:
-            for topic, count, kind in (("bench.singles", len(singles), "singles"),
-                                       ("bench.envelopes", len(envelopes), "envelopes")):
-                run = run_kohta(ctx, topic, count, n, f"4 kohta, 2 workers, {kind}", workers=2)
+            for topic, count, total, kind in (("bench.singles", len(singles), n, "singles"),
+                                              ("bench.envelopes", len(envelopes), n_env, "envelopes")):
+                run = run_kohta(ctx, topic, count, total, f"4 kohta, 2 workers, {kind}", workers=2)
                 runs.append(run)
                 log(f"{run.name}: {run.rate:,.0f} events/s ({run.seconds:.1f} s, CPU {run.cpu_share:.0%}){run.note}")
         if "latency" in parts:
@@ -435,7 +474,7 @@ def main() -> int:
                     f"{result.rss_after_kib / 1024:.1f} MiB, {result.bytes_per_series:,.0f} B/series")
     finally:
         broker.stop()
-    report(runs, latency, memory, n=n, envelope_events=n / len(envelopes), elapsed=time.monotonic() - began,
+    report(runs, latency, memory, n=n, n_env=n_env, envelope_events=n_env / len(envelopes), elapsed=time.monotonic() - began,
            args=args)
     if ctx.profiles:
         for path in ctx.profiles:
@@ -450,11 +489,11 @@ def _find(runs: list[Run], prefix: str) -> Run | None:
     return max(found, key=lambda r: r.rate) if found else None
 
 
-def report(runs: list[Run], latency, memory, *, n: int, envelope_events: float, elapsed: float, args) -> None:
+def report(runs: list[Run], latency, memory, *, n: int, n_env: int, envelope_events: float, elapsed: float, args) -> None:
     print()
     mode = "quick" if args.quick else "full"
-    print(f"kohta throughput benchmark ({mode}: {n:,} events; envelopes of {ENVELOPE} hold {envelope_events:.1f} "
-          f"events on average; {PARTITIONS} partitions; embedded Tansu broker; {os.cpu_count()} CPUs shared with "
+    print(f"kohta throughput benchmark ({mode}: {n:,} single-event messages; {n_env:,} events in envelopes of "
+          f"{ENVELOPE}, {envelope_events:.1f} events on average; {PARTITIONS} partitions; embedded Tansu broker; {os.cpu_count()} CPUs shared with "
           f"other jobs; {elapsed / 60:.1f} min)")
     if runs:
         print()
@@ -513,6 +552,12 @@ def report(runs: list[Run], latency, memory, *, n: int, envelope_events: float, 
                   f"p99 {_latency.percentile(s, 99) * 1000:.0f} ms, max {max(s) * 1000:.0f} ms")
             print(f"  from the deadline itself (wall clock): p50 {_latency.percentile(d, 50) * 1000:.0f} ms, "
                   f"p99 {_latency.percentile(d, 99) * 1000:.0f} ms")
+            for wait, delays in info["hops"].items():
+                if delays:
+                    print(f"  broker alone, one hop (aiokafka produce -> consume, fetch_max_wait_ms={wait}"
+                          f"{', as Faust sets it' if wait == 1500 else ''}): p50 "
+                          f"{_latency.percentile(delays, 50) * 1000:.0f} ms, p99 "
+                          f"{_latency.percentile(delays, 99) * 1000:.0f} ms")
             a, b = result.first_hop, result.second_hop
             if a:
                 print(f"  cut at the alert-events topic ({len(a)} matched): push -> alert-events p50 "
@@ -528,17 +573,23 @@ def report(runs: list[Run], latency, memory, *, n: int, envelope_events: float, 
             targets.append(("p99 alert latency after window close < 1 s", "no alerts", False))
     if memory:
         print()
-        print("Resident memory per series: VmRSS after - before the series exist, over new series")
-        print("(count metrics, 10 per channel; 8 windows of data, 3 still open; detector, alert, window state,")
-        print("Prometheus gauges; one /metrics scrape on both sides).")
-        print(f"| {'series':>7} | {'channels':>8} | {'RSS before MiB':>14} | {'RSS after MiB':>13} | {'bytes/series':>12} |")
-        print(f"|{'-' * 9}|{'-' * 10}|{'-' * 16}|{'-' * 15}|{'-' * 14}|")
+        print("Resident memory per series: (VmRSS after - before the series exist) / new series. Count metrics,")
+        print("10 per channel; 8 windows of data per series, 3 still open (the steady state of 60-s windows with")
+        print("120-s lateness); holds detector, alert and window state and 5 Prometheus gauges per series; one")
+        print("/metrics scrape on both sides. Of the RSS growth, 'glibc free' is heap memory freed but kept by")
+        print("glibc's allocator, 'in use' the rest (Python objects: blocks allocated per series).")
+        print(f"| {'series':>7} | {'channels':>8} | {'RSS before MiB':>14} | {'RSS after MiB':>13} | {'bytes/series':>12} | "
+              f"{'glibc free B/series':>19} | {'py blocks/series':>16} |")
+        print(f"|{'-' * 9}|{'-' * 10}|{'-' * 16}|{'-' * 15}|{'-' * 14}|{'-' * 21}|{'-' * 18}|")
         for m in memory:
+            free = m.heap_growth_per_series("glibc_free_mib")
+            blocks = m.heap_growth_per_series("py_blocks")
             print(f"| {m.series:>7,} | {m.channels:>8,} | {m.rss_before_kib / 1024:>14.1f} | {m.rss_after_kib / 1024:>13.1f} | "
-                  f"{m.bytes_per_series:>12,.0f} |")
+                  f"{m.bytes_per_series:>12,.0f} | {'-' if free is None else f'{free:,.0f}':>19} | "
+                  f"{'-' if blocks is None else f'{blocks:,.0f}':>16} |")
         worst = max(m.bytes_per_series for m in memory)
         targets.append(("<= 8 KB (8,192 B) per series",
-                        ", ".join(f"{m.bytes_per_series:,.0f} B at {m.series:,}" for m in memory), worst <= 8192))
+                        ", ".join(f"{m.bytes_per_series:,.0f} B at {m.series:,} series" for m in memory), worst <= 8192))
     if targets:
         print()
         print("Targets:")

@@ -455,14 +455,15 @@ def run_kill_scenario(
     kills: int,
     windows: int,
     seed: int,
-    seconds_per_window: float = 0.6,
     log: Callable[[str], None] = lambda line: None,
 ) -> KillReport:
-    """Stream a scenario at a steady pace while SIGKILLing the worker at random
-    moments (seeded) and restarting it, close every window, compare with the reference.
+    """Send a scenario in bursts while SIGKILLing the worker at random moments
+    (seeded) and restarting it, close every window, compare with the reference.
 
-    The worker is killed 0.3-3 s after it is ready, stays down 0-2 s (a backlog
-    builds), and is restarted; production goes on meanwhile.
+    Each cycle sends a burst of messages (several windows' worth), waits 0.02-1 s
+    (the worker is then reading, closing windows, writing changelogs) and kills it;
+    half the time another burst is sent while it is down, so that it restarts into
+    a backlog. The rest follows after the last restart.
     """
     rng = random.Random(seed)
     port = free_port()
@@ -480,29 +481,40 @@ def run_kill_scenario(
     assert ref.summary.accepted == len(events) + len(flush) and ref.summary.late == 0
 
     topic = config["topics"]["touchpoints"]
+    # 2 * kills + 1 bursts of random sizes.
+    cuts = sorted(rng.sample(range(1, len(messages)), 2 * kills))
+    bursts = [messages[a:b] for a, b in zip([0, *cuts], [*cuts, len(messages)], strict=True)]
     points: list[str] = []
     restarts: list[float] = []
-    sender = PacedSender(broker.bootstrap, topic, messages, seconds_per_window, start)
+    sent = 0
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
+
+    def burst() -> None:
+        nonlocal sent
+        if bursts:
+            sent += send_all(producer, topic, bursts.pop(0))
+
     try:
         worker.start()
-        sender.start()
         for i in range(kills):
-            time.sleep(rng.uniform(0.3, 3.0))
+            burst()
+            time.sleep(rng.uniform(0.02, 1.0))
             read = _processed(worker, topic)
             worker.kill()
-            points.append(f"{sender.sent} of {len(messages)} messages sent, the killed process had read {read}")
+            points.append(f"at {time.time():.3f}: {sent} of {len(messages)} messages sent, "
+                          f"the killed process had read {read}")
             log(f"kill {i + 1}/{kills}: {points[-1]}")
-            time.sleep(rng.uniform(0.0, 2.0))
+            if rng.random() < 0.5:
+                burst()  # a backlog for the restarted worker
             began = time.monotonic()
             worker.start()
             restarts.append(time.monotonic() - began)
-        sender.finish()
-        producer = KafkaProducer(bootstrap_servers=broker.bootstrap)
+        while bursts:
+            burst()
         send_all(producer, topic, flush)
-        producer.close()
         comparison = compare_with_reference(broker.bootstrap, config, ref)
     finally:
-        sender.join(1.0)
+        producer.close()
         worker.stop()
     return KillReport(kills, len(messages) + len(flush), len(events) + len(flush), points, restarts,
                       ref.summary.alerts, comparison)
@@ -538,6 +550,17 @@ def close_times(records: Iterable[ConsumerRecord]) -> dict[int, list[tuple[float
 
 
 def test_a_second_worker_joining_then_leaving_changes_no_totals(broker, start_worker, tmp_path):
+    """Events stream at 0.75 s per window; 4 s in, a second worker of the same group
+    joins (two rebalances' worth of pauses: its join, then its SIGTERM leave 6 s
+    after it is ready). Totals equal the reference.
+
+    Stalls are measured from the windows changelog: every record there is written
+    by the partition that owns the channel, with the wall time it was sent, and
+    carries ``closed_through``. Per partition, the longest wall-clock gap between two
+    records that advanced ``closed_through``, from the start of production to the
+    last close, is how long that partition made no progress; with events flowing it
+    closes about one window per 0.75 s.
+    """
     rng = random.Random(7)
     first = start_worker(with_audit)
     config = dict(first.settings)
@@ -580,7 +603,7 @@ def test_a_second_worker_joining_then_leaving_changes_no_totals(broker, start_wo
     closes = close_times(read_topic(broker.bootstrap, changelog(config, "windows")))
     gaps: dict[int, float] = {}
     for partition, seen in closes.items():
-        times = [t for t, _ in seen if began <= t <= ended]
+        times = [t for t, _ in seen if t >= began]
         gaps[partition] = max((b - a for a, b in zip(times, times[1:])), default=math.inf)
     print(f"\nsecond worker started {joined_at - began:.1f} s in, ready after {ready_at - joined_at:.1f} s, "
           f"read {second_read:.0f} messages, stopped {left_at - began:.1f} s in; production took "
@@ -657,6 +680,41 @@ def test_duplicate_events_are_counted_once(broker, start_worker):
     assert copies == (k - 1) * len(events)
     assert duplicates == copies
     assert accepted == len(events) + len(flush)
+    assert comparison.ok, comparison.differences
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "streams/engine.py keeps the event ids it has seen only in memory (Engine._seen), so after a "
+    "restart (or a rebalance) a copy of an event whose window is still open is counted again"))
+def test_copies_sent_after_a_restart_are_counted_once(broker, start_worker):
+    worker = start_worker(with_audit)
+    config = worker.settings
+    windows = 6
+    start = aligned_past()
+    events = cx_events(start, windows, 13)
+    messages = as_messages(events, random.Random(13))
+    flush = flush_messages(start, windows)
+    ref = reference_run(config, [value for _, value in messages + flush])
+    topic = config["topics"]["touchpoints"]
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
+    try:
+        send_all(producer, topic, messages)
+        deadline = time.monotonic() + 30
+        while sum(metric_value(worker.metrics(), "kohta_events_total", channel=c, outcome="accepted") or 0
+                  for c in CHANNELS) < len(events):
+            assert time.monotonic() < deadline
+            time.sleep(0.3)
+        worker.stop()  # a clean stop: everything it read is committed and in its changelogs
+        worker.start()
+        # Copies of the newest window's events: that window is open (lateness 60 s).
+        newest = [e for e in events if e["ts"] >= start + (windows - 1) * WINDOW]
+        send_all(producer, topic, [(e["channel"].encode(), orjson.dumps(e)) for e in newest])
+        send_all(producer, topic, flush)
+    finally:
+        producer.close()
+    comparison = compare_with_reference(broker.bootstrap, config, ref)
+    print(f"\n{len(newest)} copies sent after a restart: {comparison.double_counted} counted again")
+    assert comparison.double_counted == 0, comparison.differences
     assert comparison.ok, comparison.differences
 
 

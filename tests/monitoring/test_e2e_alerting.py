@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from streams.broker import free_port
-from tests.integration.kafka_helpers import WorkerProcess, produce
+from tests.integration.kafka_helpers import WorkerProcess, metric_value, produce
 from tests.integration.scenarios import WINDOW, aligned_past, as_batches, webshop_windows
 from tests.monitoring import dashboards
 from tests.monitoring.stack import (
@@ -160,8 +160,6 @@ def test_a_restarted_worker_exports_the_incidents_of_open_alerts(broker, start_w
     """The incident state is restored from its changelog: a restarted worker exports
     kohta_alert_incident again at once, before any new alert event, so the alert keeps
     its `incident` label (a changed label set would resolve it and fire a new one)."""
-    from tests.integration.kafka_helpers import metric_value
-
     worker = start_worker(with_touchpoint_series)
     inject_open_incident(broker, worker.settings["topics"]["touchpoints"])
 
