@@ -29,7 +29,13 @@ from streams.metric_book import MetricBook, sampling_error, split_series_key
 from streams.partitioning import partition_for
 from streams.metric_spec import MetricSpec
 from streams.settings import KohtaSettings
-from streams.windowing import ChannelWindows, ClosedWindow, last_closable_index, window_index
+from streams.windowing import (
+    ChannelWindows,
+    ClosedWindow,
+    event_fingerprint,
+    last_closable_index,
+    window_index,
+)
 
 StateMap = MutableMapping[str, Any]
 
@@ -78,10 +84,9 @@ class Engine:
         self._configured = frozenset(settings.channels)
         # Derived from the clocks, so it may be lost at any time without harm.
         self._closed_through: dict[int, int] = {}
-        # Event ids seen per channel and open window, to drop duplicate events. Kept
-        # in memory only: after a restart, redelivered messages are recognised by
-        # their source offsets instead (see absorb).
-        self._seen: defaultdict[str, defaultdict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
+        # Sets over the event-id hashes each open window keeps in its stored state
+        # (see ChannelWindows.seen): a cache, rebuilt from the state after a restart.
+        self._seen: defaultdict[str, dict[int, set[int]]] = defaultdict(dict)
 
     def owner(self, channel: str) -> int:
         return partition_for(channel, self.partitions)
@@ -103,6 +108,8 @@ class Engine:
 
     def forget_partition(self, partition: int) -> None:
         """Drop caches of a partition this worker no longer owns."""
+        for channel in self.channels_of(partition):
+            self._seen.pop(channel, None)
         self.clocks.forget(partition)
         self._closed_through.pop(partition, None)
 
@@ -149,12 +156,16 @@ class Engine:
                 outcome.late.append(event)
                 continue
             # Copies of an event share its event time, so they meet in its window.
-            seen = self._seen[event.channel][index]
-            if hash(event.event_id) in seen:
+            seen = self._seen[event.channel].get(index)
+            if seen is None:
+                seen = self._seen[event.channel][index] = set(windows.seen(index))
+            fingerprint = event_fingerprint(event.event_id)
+            if fingerprint in seen:
                 outcome.duplicates.append(event)
                 continue
             windows.add(event, index, self.book, closable, self.settings.max_touchpoints_per_channel)
-            seen.add(hash(event.event_id))
+            windows.remember(index, fingerprint)
+            seen.add(fingerprint)
             outcome.accepted += 1
         for channel, windows in touched.items():
             if source is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,12 @@ from streams.metric_book import MetricBook
 MAX_CATCH_UP_WINDOWS = 1440
 # Where touchpoints past a channel's cap are counted.
 OTHER = "other"
+
+
+def event_fingerprint(event_id: str) -> int:
+    """A stable 53-bit hash of an event id (JSON-safe everywhere, unlike Python's hash)."""
+    raw = event_id.encode()
+    return ((zlib.crc32(raw) << 32) | zlib.adler32(raw)) >> 11
 
 
 def window_index(ts: float, size: float) -> int:
@@ -121,6 +128,9 @@ class ChannelWindows:
             nxt = last - MAX_CATCH_UP_WINDOWS + 1
         series = book.base_series(self.channel) + self.state["series"]
         closed = []
+        seen = self.state.get("seen", {})
+        for key in [k for k in seen if int(k) <= last]:
+            del seen[key]
         for index in range(nxt, last + 1):
             counts = windows.pop(str(index), {})
             full = {key: counts.get(key) or book.empty_counts(key) for key in series}
@@ -128,6 +138,14 @@ class ChannelWindows:
         self.state["next_close"] = last + 1
         self.state["closed_through"] = last
         return closed
+
+    def seen(self, index: int) -> list[int]:
+        """Fingerprints of the events counted in window ``index``: they outlive a
+        restart with the window, so a copy sent after it is still recognised."""
+        return self.state.get("seen", {}).get(str(index), [])
+
+    def remember(self, index: int, fingerprint: int) -> None:
+        self.state.setdefault("seen", {}).setdefault(str(index), []).append(fingerprint)
 
     def has_absorbed(self, source: str, offset: int) -> bool:
         return self.state.get("offsets", {}).get(source, -1) >= offset

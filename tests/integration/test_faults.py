@@ -683,9 +683,6 @@ def test_duplicate_events_are_counted_once(broker, start_worker):
     assert comparison.ok, comparison.differences
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "streams/engine.py keeps the event ids it has seen only in memory (Engine._seen), so after a "
-    "restart (or a rebalance) a copy of an event whose window is still open is counted again"))
 def test_copies_sent_after_a_restart_are_counted_once(broker, start_worker):
     worker = start_worker(with_audit)
     config = worker.settings
