@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install demo test test-unit test-integration monitoring-tools clean
+.PHONY: install demo test test-unit test-integration monitoring-tools bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ monitoring-tools:
 
 test: $(INSTALLED) monitoring-tools
 	$(BIN)/python -m pytest
+
+# The figures in the README: CX detection quality and backtest speed, NAB scores,
+# detector state per series, throughput/latency/memory, and the long kill loop.
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/cx_evaluation.py
+	$(BIN)/python benchmarks/nab.py --quiet
+	$(BIN)/python benchmarks/detector_state.py
+	$(BIN)/python benchmarks/throughput.py
+	$(BIN)/python benchmarks/kill_loop.py
 
 test-unit: $(INSTALLED)
 	$(BIN)/python -m pytest tests/unit detectors streams

@@ -6,7 +6,7 @@ learning each window as the engine does, and prints the JSON state size after 1 
 1 week and 4 weeks, the time per ``score_one`` + ``learn_one`` and the false alarms
 per day (the data has no anomalies).
 
-    /tmp/probe/bin/python benchmarks/detector_state.py
+    python benchmarks/detector_state.py
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ at random moments (seeded) and restarts it, closes every window, then
 compares the worker's state, read back from its changelog topics, and its alerts
 with a reference computed by ``streams.backtest.Backtest`` over the same messages.
 
-    /tmp/probe/bin/python benchmarks/kill_loop.py [--kills 20] [--seed 1] [--windows N]
+    python benchmarks/kill_loop.py [--kills 20] [--seed 1] [--windows N]
 
 It prints what it counted: kills, events, events lost and counted twice (window by
 window), closes missing from the alert state, whether the alerts and every state

@@ -1,6 +1,6 @@
 """Score kohta's univariate detector and the two baselines on the NAB corpus.
 
-    /tmp/probe/bin/python benchmarks/nab.py [--data DIR] [--labels FILE] [--out DIR]
+    python benchmarks/nab.py [--data DIR] [--labels FILE] [--out DIR]
 
 Prints the table of normalised scores (standard, reward_low_FP, reward_low_FN), each at
 its own optimised threshold, and the wall time of each detector.
@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from streams.nab import run_nab  # noqa: E402
 
-NAB = Path("/work/shared/nab")
+# The development subset beside the project root (../shared/nab).
+NAB = Path(__file__).resolve().parents[2] / "shared" / "nab"
 
 
 def main() -> None:

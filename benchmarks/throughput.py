@@ -2,7 +2,7 @@
 
 One command, one embedded broker (Tansu, memory storage), everything on this machine:
 
-    /tmp/probe/bin/python benchmarks/throughput.py [--events N] [--quick]
+    python benchmarks/throughput.py [--events N] [--quick]
 
 1. the floor: a bare aiokafka consumer that reads the topic and parses every value;
 2. a bare Faust agent that only counts events (benchmarks/bare_faust.py);
