@@ -226,6 +226,7 @@ class KohtaWorker:
     label: str
     profile_to: Path | None = None
     profiler: str = "cprofile"
+    extra_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -243,6 +244,7 @@ class KohtaWorker:
         env = python_env()
         env["BENCH_PROFILER"] = self.profiler
         env.update({k: v for k, v in os.environ.items() if k.startswith("BENCH_")})
+        env.update(self.extra_env)
         if self.profile_to is not None:
             command = [sys.executable, str(BENCH_DIR / "_profiled_worker.py"), str(self.profile_to), "--config", str(path)]
         else:

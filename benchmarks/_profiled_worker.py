@@ -15,6 +15,9 @@ Environment (read here only; kohta itself knows nothing of it):
   second snapshot on, the growth since the first is written to ``OUT`` (by line and
   by allocation traceback).
 
+``BENCH_FETCH_MAX_WAIT_MS=N`` (any profiler, or ``BENCH_PROFILER=none``): a what-if
+that makes Faust's consumer use ``fetch_max_wait_ms=N`` instead of its hard-coded 1500.
+
 The harness strips ``KOHTA_*`` variables from the worker's environment, so it passes
 the profiler choice as ``BENCH_PROFILER`` and this script renames it.
 """
@@ -102,11 +105,32 @@ def _rss_kib() -> int:
     return 0
 
 
+def _patch_fetch_wait(wait_ms: int) -> None:
+    """What-if: Faust's aiokafka driver hard-codes fetch_max_wait_ms=1500; use ``wait_ms``."""
+    import aiokafka
+
+    original = aiokafka.AIOKafkaConsumer
+
+    class Consumer(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            if kwargs.get("fetch_max_wait_ms") == 1500:
+                kwargs["fetch_max_wait_ms"] = wait_ms
+            super().__init__(*args, **kwargs)
+
+    aiokafka.AIOKafkaConsumer = Consumer
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     sys.argv = [sys.argv[0], "worker", *sys.argv[2:]]
     profiler = os.environ.get("BENCH_PROFILER", "cprofile")
+    if os.environ.get("BENCH_FETCH_MAX_WAIT_MS"):
+        _patch_fetch_wait(int(os.environ["BENCH_FETCH_MAX_WAIT_MS"]))
     from streams.cli import cli
+
+    if profiler == "none":
+        cli(standalone_mode=False)
+        return
 
     if profiler == "heap":
         threading.Thread(target=_watch_heap, args=(out,), daemon=True).start()

@@ -43,20 +43,13 @@ def default_incidents(pace: Pace) -> list[Incident]:
 
 
 def format_alert(record: dict) -> str:
-    def shown(value: float | None) -> str:
-        if value is None:
-            return "-"
-        return f"{value:.1%}" if record["metric"].endswith("rate") else f"{value:.0f}"
-
-    where = record["channel"] + (f"/{record['touchpoint']}" if record["touchpoint"] else "")
-    since = record["start"][11:16]
-    if record["status"] == "resolved":
-        return f"[green]RESOLVED[/] {where} {record['metric']} (since {since} UTC, until {record['resolved_at'][11:16]})"
-    return (
-        f"[red]OPEN {record['severity']}[/] {where} {record['metric']} {record['direction']}: "
-        f"{shown(record['observed'])} (expected {shown(record['expected'])}, "
-        f"normal {shown(record['lower'])}–{shown(record['upper'])}) since {since} UTC, score {record['score']:.0f}"
-    )
+    """One console line: status, kind and severity, then the alert's own text."""
+    status = record["status"]
+    colour = {"open": "red", "update": "yellow", "resolved": "green"}.get(status, "white")
+    label = status.upper() if status != "open" else f"OPEN {record.get('severity') or ''}".strip()
+    kind = " target" if record.get("kind") == "target" else ""
+    incident = f" [dim](incident {record['incident_id'][:8]})[/]" if record.get("incident_id") else ""
+    return f"[{colour}]{label}{kind}[/] {record.get('text') or record['series']}{incident}"
 
 
 def _watch_alerts(bootstrap: str, topic: str, console: Console, stop: threading.Event) -> None:
