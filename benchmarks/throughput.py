@@ -219,6 +219,25 @@ def start_py_spy(ctx: Context, pid: int, tag: str) -> subprocess.Popen:
     )
 
 
+_BUCKETS = (
+    ("agent body (kohta: streams/, detectors/; bare agent: its counting)",
+     ("(streams/processor.py", "(streams/engine.py", "(streams/validation.py", "(streams/publisher.py",
+      "(streams/telemetry.py", "(streams/changelog.py", "(detectors/", "build.<locals>.count", "build.<locals>.seen")),
+    ("/metrics (aiohttp, prometheus_client)", ("(aiohttp/", "(prometheus_client/")),
+    ("producer (aiokafka sender, Faust producer)", ("(aiokafka/producer/", "(faust/transport/producer.py",
+                                                     "Producer.send", "ProducerBuffer")),
+    ("consumer fetch (aiokafka)", ("(aiokafka/consumer/", "(aiokafka/conn.py", "(aiokafka/client.py")),
+)
+
+
+def _bucket(frames: list[str]) -> str:
+    """The first category (in _BUCKETS order) any frame of the stack belongs to."""
+    for name, markers in _BUCKETS:
+        if any(m in f for f in frames for m in markers):
+            return name
+    return "Faust streams/asyncio (rest)"
+
+
 def summarize_profile(path: Path, top: int = 25) -> str:
     """Self and inclusive sample shares per function from py-spy's collapsed stacks (--threads)."""
     if not path.exists():
@@ -226,6 +245,7 @@ def summarize_profile(path: Path, top: int = 25) -> str:
     own: Counter[str] = Counter()
     incl: Counter[str] = Counter()
     threads: Counter[str] = Counter()
+    buckets: Counter[str] = Counter()
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -233,22 +253,26 @@ def summarize_profile(path: Path, top: int = 25) -> str:
             continue
         count = int(count_text)
         frames = stack.split(";")
+        thread = None
         if frames[0].startswith("thread "):
-            threads[frames[0].split(": ", 1)[-1]] += count
-            frames = frames[1:]
+            thread, frames = frames[0].split(": ", 1)[-1], frames[1:]
         # "func (pkg/file.py:123)" -> "func (pkg/file.py)": one row per function.
         frames = [f.rsplit(":", 1)[0] + ")" if f.endswith(")") and ":" in f else f for f in frames]
         if not frames:
             continue
+        if thread is not None:
+            threads[thread] += count
         total += count
         own[frames[-1]] += count
         for frame in set(frames):
             incl[frame] += count
+        buckets[_bucket(frames)] += count
     if not total:
         return f"(empty profile {path})"
     lines = [f"{total} samples (250/s); self% = in the function itself, incl% = with its callees"]
     if threads:
         lines.append("threads: " + ", ".join(f"{t} {100 * c / total:.0f}%" for t, c in threads.most_common()))
+    lines.append("where the samples go: " + ", ".join(f"{b} {100 * c / total:.0f}%" for b, c in buckets.most_common()))
     lines.append(f"{'self%':>6} {'incl%':>6}  function (file)")
     for frame, count in own.most_common(top):
         lines.append(f"{100 * count / total:6.1f} {100 * incl[frame] / total:6.1f}  {frame}")
@@ -521,10 +545,10 @@ def report(runs: list[Run], latency, latency_what_if, memory, *, n: int, n_env: 
         print()
         print("Throughput: events/s from the first to the last message processed (group join excluded);")
         print("events/CPU-s = events per CPU-second of the consumer process(es) over the same interval.")
-        print(f"| {'run':<46} | {'events/s':>9} | {'events/CPU-s':>12} | {'CPU':>5} | {'timed s':>7} | {'load 1/5m':>9} |")
-        print(f"|{'-' * 48}|{'-' * 11}|{'-' * 14}|{'-' * 7}|{'-' * 9}|{'-' * 11}|")
+        print(f"| {'run':<50} | {'events/s':>9} | {'events/CPU-s':>12} | {'CPU':>5} | {'timed s':>7} | {'load 1/5m':>9} |")
+        print(f"|{'-' * 52}|{'-' * 11}|{'-' * 14}|{'-' * 7}|{'-' * 9}|{'-' * 11}|")
         for r in runs:
-            print(f"| {r.name:<46} | {r.rate:>9,.0f} | {r.per_cpu:>12,.0f} | {r.cpu_share:>5.0%} | {r.seconds:>7.1f} | "
+            print(f"| {r.name:<50} | {r.rate:>9,.0f} | {r.per_cpu:>12,.0f} | {r.cpu_share:>5.0%} | {r.seconds:>7.1f} | "
                   f"{r.load:>9} |")
         notes = [f"  {r.name}:{r.note}" for r in runs if r.note]
         if notes:

@@ -25,7 +25,7 @@ from streams.control import ControlCommand, Maintenance
 from streams.clock import PartitionClocks
 from streams.detection import new_detector, restore_detector, score_and_learn
 from streams.events import TouchpointEvent
-from streams.metric_book import MetricBook, sampling_error, split_series_key
+from streams.metric_book import Measurement, MetricBook, sampling_error, split_series_key
 from streams.partitioning import partition_for
 from streams.metric_spec import MetricSpec
 from streams.settings import KohtaSettings
@@ -211,16 +211,18 @@ class Engine:
     ) -> tuple[WindowResult, list[dict[str, Any]]]:
         metric, touchpoint = split_series_key(key)
         series = SeriesRef(window.channel, metric, touchpoint)
-        measurement = self.book.measure(key, counts)
+        state = self.alerts.get(series.id) or new_alert_state()
+        measurement, judged_at = self._pooled(state, metric, key, counts, window.start)
         verdict, spent = None, 0.0
-        if measurement.value is not None:
+        if measurement is not None and measurement.value is not None:
             began = time.perf_counter()
             detector = self._detector(series)
             # In maintenance the window is shown but not learned: it is not normal.
-            verdict = score_and_learn(detector, measurement, window.start, learn=not suppressed)
+            verdict = score_and_learn(detector, measurement, judged_at, learn=not suppressed)
             self.detectors[series.id] = detector.to_state()
             spent = time.perf_counter() - began
-        state = self.alerts.get(series.id) or new_alert_state()
+        else:
+            measurement = self.book.measure(key, counts)
         target_value, target_se = self._roll_target(state, metric, key, counts)
         result = WindowResult(
             series, window.start, window.end, measurement.value, measurement.n, verdict, spent,
@@ -229,6 +231,29 @@ class Engine:
         records = self._policies[metric].step(state, result)
         self.alerts[series.id] = state
         return result, records
+
+    def _pooled(
+        self, state: dict[str, Any], metric: str, key: str, counts: list[float], start: float
+    ) -> tuple[Measurement | None, float]:
+        """The measurement to judge, pooling thin windows until they hold ``min_n`` answers.
+
+        A store region gets 1-5 smiley answers a minute: judged one window at a time
+        the detector could neither see a shift nor help learning from noise. Its
+        windows are pooled until the pool is big enough, then judged once, as of the
+        pool's first window. Counts are never pooled: a thin count is information.
+        """
+        if self.book.specs[metric].kind == "count":
+            return self.book.measure(key, counts), start
+        pool = state.get("pool")
+        if pool is not None:
+            counts = [a + b for a, b in zip(pool["counts"], counts, strict=True)]
+            start = pool["start"]
+        measurement = self.book.measure(key, counts)
+        if (measurement.n or 0) < self.settings.detector.min_n:
+            state["pool"] = {"start": start, "counts": list(counts)}
+            return None, start
+        state.pop("pool", None)
+        return measurement, start
 
     def _roll_target(
         self, state: dict[str, Any], metric: str, key: str, counts: list[float]

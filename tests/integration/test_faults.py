@@ -52,6 +52,8 @@ from tests.integration.scenarios import WINDOW, aligned_past
 pytestmark = pytest.mark.integration
 
 CHANNELS = ("webshop", "chat", "phone")
+# The share of kills that come just after the worker has read a whole burst.
+KILLS_AFTER_READING = 0.5
 AUDIT = "audit_events"
 Message = tuple[bytes, bytes]
 
@@ -439,12 +441,34 @@ class KillReport:
         ]
 
 
-def _processed(worker: WorkerProcess, topic: str) -> str:
+def _read(worker: WorkerProcess, topic: str) -> int | None:
+    """Messages of ``topic`` the worker process has read, or None if it does not answer."""
     try:
-        value = metric_value(worker.metrics(), "kohta_messages_total", topic=topic)
+        return int(metric_value(worker.metrics(), "kohta_messages_total", topic=topic) or 0)
     except OSError:
-        return "?"
-    return str(int(value or 0))
+        return None
+
+
+def _wait_read(worker: WorkerProcess, topic: str, at_least: int, timeout: float) -> int | None:
+    """Poll /metrics until the worker has read ``at_least`` messages of ``topic``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        read = _read(worker, topic)
+        if (read is not None and read >= at_least) or time.monotonic() > deadline:
+            return read
+        time.sleep(0.005)
+
+
+def _wait_idle(worker: WorkerProcess, topic: str, quiet: float = 0.5, timeout: float = 30.0) -> int:
+    """Until the worker's count of read messages has not moved for ``quiet`` seconds."""
+    deadline = time.monotonic() + timeout
+    last, since = _read(worker, topic), time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.05)
+        read = _read(worker, topic)
+        if read != last:
+            last, since = read, time.monotonic()
+    return last or 0
 
 
 def run_kill_scenario(
@@ -460,10 +484,12 @@ def run_kill_scenario(
     """Send a scenario in bursts while SIGKILLing the worker at random moments
     (seeded) and restarting it, close every window, compare with the reference.
 
-    Each cycle sends a burst of messages (several windows' worth), waits 0.02-1 s
-    (the worker is then reading, closing windows, writing changelogs) and kills it;
-    half the time another burst is sent while it is down, so that it restarts into
-    a backlog. The rest follows after the last restart.
+    Each cycle waits until the worker's streams run and it has caught up, sends a
+    burst of messages (several windows' worth) and kills the worker either 0-0.2 s
+    after it has started reading the burst, or 0-50 ms after it has read all of it
+    (when it closes windows and writes its changelogs), by its /metrics count of
+    messages read. Half the time another burst is sent while it is down, so that it
+    restarts into a backlog. The rest follows after the last restart.
     """
     rng = random.Random(seed)
     port = free_port()
@@ -497,12 +523,24 @@ def run_kill_scenario(
     try:
         worker.start()
         for i in range(kills):
+            # Streams run once the ticks come through and it has caught up; then a burst.
+            _wait_read(worker, config["topics"]["repartition"], 1, timeout=20)
+            before = _wait_idle(worker, topic)
+            size = len(bursts[0]) if bursts else 0
             burst()
-            time.sleep(rng.uniform(0.02, 1.0))
-            read = _processed(worker, topic)
+            if rng.random() < KILLS_AFTER_READING:
+                # It has read the whole burst: it is closing windows, writing changelogs.
+                moment = "after reading the burst"
+                _wait_read(worker, topic, before + size, timeout=10)
+                time.sleep(rng.uniform(0.0, 0.05))
+            else:
+                moment = "while reading the burst"
+                _wait_read(worker, topic, before + 1, timeout=10)
+                time.sleep(rng.uniform(0.0, 0.2))
+            read = _read(worker, topic)
             worker.kill()
-            points.append(f"at {time.time():.3f}: {sent} of {len(messages)} messages sent, "
-                          f"the killed process had read {read}")
+            points.append(f"at {time.time():.3f}, {moment}: {sent} of {len(messages)} messages sent, "
+                          f"the killed process had read {read} ({before} before the burst of {size})")
             log(f"kill {i + 1}/{kills}: {points[-1]}")
             if rng.random() < 0.5:
                 burst()  # a backlog for the restarted worker
