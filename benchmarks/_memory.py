@@ -14,6 +14,7 @@ the detectors changelog (one detector per series).
 
 from __future__ import annotations
 
+import math
 import re
 import statistics
 import time
@@ -77,8 +78,6 @@ def pushers(channels: list[str], window: int, tag: str) -> list[tuple[bytes, byt
 
 def last_closed(window: int) -> int:
     """The newest window closed once the watermark reaches the end of ``window``."""
-    import math
-
     return math.floor(((window + 1) * SIZE - 0.5 - LATENESS) / SIZE) - 1
 
 
@@ -131,9 +130,10 @@ def settled_rss(read: Callable[[], int], seconds: float = 3.0) -> int:
     return int(statistics.median(samples))
 
 
-def heap_totals(path: Path, timeout: float = 10.0) -> dict[str, float]:
-    """Ask the worker (benchmarks/_profiled_worker.py, heap mode) for its heap totals."""
-    trigger = path.with_name(path.name + ".trigger")
+def heap_totals(path: Path, timeout: float = 10.0, trim: bool = False) -> dict[str, float]:
+    """Ask the worker (benchmarks/_profiled_worker.py, heap mode) for its heap totals
+    (after ``malloc_trim(0)`` with ``trim``)."""
+    trigger = path.with_name(path.name + (".trim" if trim else ".trigger"))
     seen = path.read_text().count("\n") if path.exists() else 0
     trigger.touch()
     deadline = time.monotonic() + timeout
@@ -142,10 +142,12 @@ def heap_totals(path: Path, timeout: float = 10.0) -> dict[str, float]:
             return {}
         time.sleep(0.1)
     line = path.read_text().splitlines()[-1]
-    found = re.search(r"in use ([0-9.]+) MiB, free in heap ([0-9.]+) MiB.*python: ([0-9]+) allocated blocks", line)
+    found = re.search(r"VmRSS ([0-9.]+) MiB.*in use ([0-9.]+) MiB, free in heap ([0-9.]+) MiB.*"
+                      r"python: ([0-9]+) allocated blocks", line)
     if found is None:
         return {}
-    return {"glibc_in_use_mib": float(found[1]), "glibc_free_mib": float(found[2]), "py_blocks": int(found[3])}
+    return {"rss_mib": float(found[1]), "glibc_in_use_mib": float(found[2]), "glibc_free_mib": float(found[3]),
+            "py_blocks": int(found[4])}
 
 
 @dataclass
@@ -157,6 +159,13 @@ class MemoryResult:
     rss_after_kib: int
     heap_before: dict[str, float] = field(default_factory=dict)
     heap_after: dict[str, float] = field(default_factory=dict)
+    heap_trimmed: dict[str, float] = field(default_factory=dict)  # what-if: after malloc_trim(0)
+
+    @property
+    def trimmed_bytes_per_series(self) -> float | None:
+        if "rss_mib" not in self.heap_trimmed:
+            return None
+        return (self.heap_trimmed["rss_mib"] * 1024 - self.rss_before_kib) * 1024 / max(self.series, 1)
 
     def heap_growth_per_series(self, key: str) -> float | None:
         if key not in self.heap_before or key not in self.heap_after:

@@ -7,9 +7,9 @@ Environment (read here only; kohta itself knows nothing of it):
 - ``KOHTA_BENCH_PROFILER=cprofile``: cProfile over the whole run; the stats go to
   ``OUT`` (pstats format) when the worker stops.
 - ``KOHTA_BENCH_PROFILER=heap``: each time ``OUT.trigger`` appears, one line of heap
-  totals (glibc mallinfo2, Python's allocated blocks) is appended to ``OUT``; with
-  ``BENCH_MALLOC_TRIM=1`` also the same after ``malloc_trim(0)`` (which changes the
-  process: use it for diagnosis, not for the measurement itself).
+  totals (VmRSS, glibc mallinfo2, Python's allocated blocks) is appended to ``OUT``;
+  for ``OUT.trim`` the same after ``malloc_trim(0)`` (which changes the process: the
+  harness asks for it only after its own measurement).
 - ``KOHTA_BENCH_PROFILER=tracemalloc``: traces allocations (``BENCH_TRACE_FRAMES`` frames, default 8). Each time the
   file ``OUT.trigger`` appears, a snapshot is taken and the trigger removed; from the
   second snapshot on, the growth since the first is written to ``OUT`` (by line and
@@ -83,19 +83,26 @@ def _watch_snapshots(out: Path) -> None:
 
 
 def _watch_heap(out: Path) -> None:
-    """Like the tracemalloc watch, but only heap totals (no tracing overhead): appends a line per trigger."""
+    """Heap totals on request, without tracing: one line appended to ``OUT`` per trigger.
+
+    ``OUT.trigger``: the totals as they are. ``OUT.trim``: ``malloc_trim(0)`` first, then
+    the totals (what of the resident heap glibc could give back; it changes the process,
+    so the harness asks for it only after its measurement).
+    """
     trigger = out.with_name(out.name + ".trigger")
+    trim = out.with_name(out.name + ".trim")
     while True:
         time.sleep(0.3)
-        if trigger.exists():
-            line = f"VmRSS {_rss_kib() / 1024:.1f} MiB; " + _heap_summary()
-            if os.environ.get("BENCH_MALLOC_TRIM"):
-                # What of the resident heap glibc could give back (free chunks not at its top).
+        for path in (trigger, trim):
+            if not path.exists():
+                continue
+            prefix = ""
+            if path is trim or os.environ.get("BENCH_MALLOC_TRIM"):
                 ctypes.CDLL("libc.so.6").malloc_trim(0)
-                line += f" | after malloc_trim(0): VmRSS {_rss_kib() / 1024:.1f} MiB; " + _heap_summary()
+                prefix = "after malloc_trim(0): "
             with out.open("a") as sink:
-                sink.write(line + "\n")
-            trigger.unlink()
+                sink.write(f"{prefix}VmRSS {_rss_kib() / 1024:.1f} MiB; " + _heap_summary() + "\n")
+            path.unlink()
 
 
 def _rss_kib() -> int:

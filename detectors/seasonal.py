@@ -334,6 +334,14 @@ class SeasonalDetector(base.Base):
             if abs(z) >= (self.threshold / 2 if direction == self._run_dir else self.threshold):
                 self._extend_run(x, m, info, direction, loc[1:3])
                 return
+            # Evidence building up on this side: the window is suspect, so it is not
+            # learned; once the evidence alarms, it counts toward relearning the level
+            # like any out-of-band window (a real, lasting shift is still adopted).
+            leaning = self._evidence[0 if direction == "up" else 1]
+            if self.accumulate and leaning >= self.accumulate / 3:
+                if leaning >= self.accumulate:
+                    self._extend_run(x, m, info, direction, loc[1:3])
+                return
             if info >= 0.5:  # a thin window is in band because it says little
                 self._reset_run()
             # Clip where the skewed distribution's 2-sigma-equivalent band ends: a

@@ -52,8 +52,9 @@ from tests.integration.scenarios import WINDOW, aligned_past
 pytestmark = pytest.mark.integration
 
 CHANNELS = ("webshop", "chat", "phone")
-# The share of kills that come just after the worker has read a whole burst.
-KILLS_AFTER_READING = 0.5
+# Of every three kills, the first two come while the worker writes its changelogs
+# (this often) and the third while it reads a burst of messages.
+KILLS_DURING_FLUSH = 1.0
 AUDIT = "audit_events"
 Message = tuple[bytes, bytes]
 
@@ -264,12 +265,14 @@ class Comparison:
     detectors_equal: bool = False
     alert_state_equal: bool = False
     alerts_equal: bool = False
+    # The reference rejects nothing, so any dead letter (a late event) is a loss.
+    dead_letters: Counter[str] = field(default_factory=Counter)
     differences: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.lost == self.double_counted == self.closes_missing == self.closes_extra == 0
-                and self.windows_equal and self.detectors_equal and self.alert_state_equal and self.alerts_equal)
+                and not self.dead_letters and self.windows_equal and self.detectors_equal and self.alert_state_equal and self.alerts_equal)
 
     def count(self, where: str, got: int, want: int) -> None:
         self.lost += max(0, want - got)
@@ -325,6 +328,11 @@ def compare_with_reference(bootstrap: str, config: dict[str, Any], ref: Referenc
     out.alerts_equal = seen == expected
     if not out.alerts_equal:
         out.differences.append(f"alerts missing {sorted(expected - seen)[:5]}, extra {sorted(seen - expected)[:5]}")
+    dead = read_topic(bootstrap, config["topics"]["dead_letter"])
+    out.dead_letters = Counter(dict(r.headers)["kohta-reason"].decode() for r in dead)
+    if dead:
+        out.differences.append(f"dead letters: {dict(out.dead_letters)}, e.g. " + "; ".join(
+            _short(orjson.loads(r.value)) for r in dead[:3]))
     return out
 
 
@@ -433,6 +441,7 @@ class KillReport:
             f"windows closed: {c.windows_closed}",
             f"lost: {c.lost}, double-counted: {c.double_counted}",
             f"closes missing from the alert state: {c.closes_missing}, applied twice: {c.closes_extra}",
+            f"dead letters: {dict(c.dead_letters) or 0}",
             f"alerts: {c.alerts_seen} distinct (alert_id, status) seen in {c.alert_records} records, "
             f"{c.alerts_expected} in the reference {dict(self.reference_alerts)}",
             f"alerts equal to reference: {yes[c.alerts_equal]}; windows state equal: {yes[c.windows_equal]}; "
@@ -471,6 +480,32 @@ def _wait_idle(worker: WorkerProcess, topic: str, quiet: float = 0.5, timeout: f
     return last or 0
 
 
+class ChangelogTail:
+    """Watches a changelog topic for new records, to kill the worker while it flushes."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                                      fetch_max_wait_ms=100)
+        partitions = self.consumer.partitions_for_topic(topic) or set()
+        self.tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        self.consumer.assign(self.tps)
+
+    def from_now(self) -> None:
+        self.consumer.seek_to_end()
+        for tp in self.tps:
+            self.consumer.position(tp)  # resolve now, not at the next poll
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(self.consumer.poll(timeout_ms=20).values()):
+                return True
+        return False
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
 def run_kill_scenario(
     broker: EmbeddedBroker,
     workdir: Path,
@@ -485,11 +520,13 @@ def run_kill_scenario(
     (seeded) and restarting it, close every window, compare with the reference.
 
     Each cycle waits until the worker's streams run and it has caught up, sends a
-    burst of messages (several windows' worth) and kills the worker either 0-0.2 s
-    after it has started reading the burst, or 0-50 ms after it has read all of it
-    (when it closes windows and writes its changelogs), by its /metrics count of
-    messages read. Half the time another burst is sent while it is down, so that it
-    restarts into a backlog. The rest follows after the last restart.
+    burst of messages (several windows' worth) and kills the worker either as soon
+    as the first changelog record it writes for the burst appears in the windows
+    changelog, i.e. while it flushes its tables (two kills in three), or 0-0.2 s
+    after it has started reading the burst (by its /metrics count of messages read).
+    Half the time another burst
+    is sent while it is down, so that it restarts into a backlog. The rest follows
+    after the last restart.
     """
     rng = random.Random(seed)
     port = free_port()
@@ -507,13 +544,16 @@ def run_kill_scenario(
     assert ref.summary.accepted == len(events) + len(flush) and ref.summary.late == 0
 
     topic = config["topics"]["touchpoints"]
-    # 2 * kills + 1 bursts of random sizes.
-    cuts = sorted(rng.sample(range(1, len(messages)), 2 * kills))
-    bursts = [messages[a:b] for a, b in zip([0, *cuts], [*cuts, len(messages)], strict=True)]
+    # 2 * kills + 1 bursts, each 0.5-1.5 times the mean size: large enough to close
+    # windows, so that the flush after a burst writes all three tables.
+    weights = [rng.uniform(0.5, 1.5) for _ in range(2 * kills + 1)]
+    bounds = [round(len(messages) * sum(weights[:i]) / sum(weights)) for i in range(len(weights) + 1)]
+    bursts = [messages[a:b] for a, b in zip(bounds, bounds[1:])]
     points: list[str] = []
     restarts: list[float] = []
     sent = 0
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=5)
+    tail: ChangelogTail | None = None
 
     def burst() -> None:
         nonlocal sent
@@ -522,19 +562,22 @@ def run_kill_scenario(
 
     try:
         worker.start()
+        tail = ChangelogTail(broker.bootstrap, changelog(config, "windows"))
         for i in range(kills):
             # Streams run once the ticks come through and it has caught up; then a burst.
             _wait_read(worker, config["topics"]["repartition"], 1, timeout=20)
             before = _wait_idle(worker, topic)
             size = len(bursts[0]) if bursts else 0
-            burst()
-            if rng.random() < KILLS_AFTER_READING:
-                # It has read the whole burst: it is closing windows, writing changelogs.
-                moment = "after reading the burst"
-                _wait_read(worker, topic, before + size, timeout=10)
-                time.sleep(rng.uniform(0.0, 0.05))
+            if i % 3 != 2 and rng.random() < KILLS_DURING_FLUSH:
+                # As soon as its first changelog record for the burst is out: the rest
+                # of that flush (detectors, alerts, other channels) is on its way.
+                moment = "during the changelog flush"
+                tail.from_now()
+                burst()
+                tail.wait(timeout=10)
             else:
                 moment = "while reading the burst"
+                burst()
                 _wait_read(worker, topic, before + 1, timeout=10)
                 time.sleep(rng.uniform(0.0, 0.2))
             read = _read(worker, topic)
@@ -552,6 +595,8 @@ def run_kill_scenario(
         send_all(producer, topic, flush)
         comparison = compare_with_reference(broker.bootstrap, config, ref)
     finally:
+        if tail is not None:
+            tail.close()
         producer.close()
         worker.stop()
     return KillReport(kills, len(messages) + len(flush), len(events) + len(flush), points, restarts,
@@ -562,13 +607,14 @@ def run_kill_scenario(
 
 
 def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(broker, tmp_path):
-    report = run_kill_scenario(broker, tmp_path, "faults-kill", kills=3, windows=40, seed=20261123)
+    report = run_kill_scenario(broker, tmp_path, "faults-kill", kills=4, windows=40, seed=20261123)
     lines = "\n".join(report.lines())
     print("\n" + lines)
     c = report.comparison
     assert report.reference_alerts["open"] >= 2  # the outage really alerts
     assert (c.events, c.lost, c.double_counted) == (report.events, 0, 0), lines
     assert (c.closes_missing, c.closes_extra) == (0, 0), lines
+    assert not c.dead_letters, lines
     assert c.windows_equal and c.detectors_equal and c.alert_state_equal, lines
     assert c.alerts_equal, lines
 
