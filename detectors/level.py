@@ -135,14 +135,9 @@ class LevelDetector(base.Base):
             return Verdict(0.0, False, mean, lower, upper, None, None, 0.0)
 
         z = (x - mean) / se
-        dev = abs(z)
-        direction = "up" if z > 0 else "down" if z < 0 else None
-        severity = None
-        if dev >= self.threshold:
-            severity = "critical" if dev >= 2 * self.threshold else "warning"
-        is_anomaly = severity is not None and self.bad_direction in ("both", direction)
-        score = 100.0 * dev / (dev + self.threshold)
-        return Verdict(score, is_anomaly, mean, lower, upper, direction, severity, z)
+        return Verdict.from_z(
+            z, threshold=self.threshold, bad_direction=self.bad_direction, expected=mean, lower=lower, upper=upper
+        )
 
     def learn_one(self, x: float | None, n: float | None = None) -> None:
         """Update the baseline with ``x``; out-of-band values only count toward a shift."""

@@ -217,15 +217,10 @@ class SeasonalDetector(base.Base):
         x, n = obs[0], obs[1]
         if self._learned < self.warmup or (not self._count and n < self.min_n):
             return Verdict(0.0, False, e, lower, upper, None, None, 0.0)
-        z = self._with_evidence(z)
-        dev = abs(z)
-        direction = "up" if z > 0 else "down" if z < 0 else None
-        severity = None
-        if dev >= self.threshold:
-            severity = "critical" if dev >= 2 * self.threshold else "warning"
-        is_anomaly = severity is not None and self.bad_direction in ("both", direction)
-        return Verdict(100.0 * dev / (dev + self.threshold), is_anomaly, e, lower, upper,
-                       direction, severity, z)
+        return Verdict.from_z(
+            self._with_evidence(z), threshold=self.threshold, bad_direction=self.bad_direction,
+            expected=e, lower=lower, upper=upper,
+        )
 
     def _next_evidence(self, z: float) -> tuple[float, float]:
         """The CUSUM after a window with this z: small deviations that persist add up.

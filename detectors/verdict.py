@@ -22,3 +22,29 @@ class Verdict:
     direction: str | None  # "up" | "down" | None (no deviation or no baseline)
     severity: str | None  # None | "warning" | "critical"
     z: float  # signed standardized deviation; 0 during warmup or without a baseline
+
+    @classmethod
+    def from_z(
+        cls,
+        z: float,
+        *,
+        threshold: float,
+        bad_direction: str,
+        expected: float | None,
+        lower: float | None,
+        upper: float | None,
+    ) -> Verdict:
+        """The verdict for a standardized deviation ``z``: one scale for every detector.
+
+        >>> v = Verdict.from_z(-9.0, threshold=4.0, bad_direction="down", expected=100.0,
+        ...     lower=60.0, upper=140.0)
+        >>> round(v.score, 1), v.is_anomaly, v.direction, v.severity
+        (69.2, True, 'down', 'critical')
+        """
+        dev = abs(z)
+        direction = "up" if z > 0 else "down" if z < 0 else None
+        severity = None
+        if dev >= threshold:
+            severity = "critical" if dev >= 2 * threshold else "warning"
+        is_anomaly = severity is not None and bad_direction in ("both", direction)
+        return cls(100.0 * dev / (dev + threshold), is_anomaly, expected, lower, upper, direction, severity, z)
