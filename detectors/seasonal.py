@@ -214,7 +214,7 @@ class SeasonalDetector(base.Base):
         lo, hi = _RANGE[self.kind]
         lower = min(max(e + sd * skew_y(-self.threshold, gamma), lo), hi)
         upper = min(max(e + sd * skew_y(self.threshold, gamma), lo), hi)
-        x, n = obs[0], obs[1]
+        n = obs[1]
         if self._learned < self.warmup or (not self._count and n < self.min_n):
             return Verdict(0.0, False, e, lower, upper, None, None, 0.0)
         return Verdict.from_z(
