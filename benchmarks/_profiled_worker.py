@@ -15,8 +15,10 @@ Environment (read here only; kohta itself knows nothing of it):
   second snapshot on, the growth since the first is written to ``OUT`` (by line and
   by allocation traceback).
 
-``BENCH_FETCH_MAX_WAIT_MS=N`` (any profiler, or ``BENCH_PROFILER=none``): a what-if
-that makes Faust's consumer use ``fetch_max_wait_ms=N`` instead of its hard-coded 1500.
+What-ifs (with any profiler, or ``BENCH_PROFILER=none``): ``BENCH_FETCH_MAX_WAIT_MS=N``
+makes Faust's consumer use ``fetch_max_wait_ms=N`` instead of its hard-coded 1500;
+``BENCH_NOOP_BATCH=1`` replaces the agent's batch handler by one that only counts, to
+measure what kohta's Faust wiring (tables, timer, web server, agents) costs alone.
 
 The harness strips ``KOHTA_*`` variables from the worker's environment, so it passes
 the profiler choice as ``BENCH_PROFILER`` and this script renames it.
@@ -127,12 +129,29 @@ def _patch_fetch_wait(wait_ms: int) -> None:
     aiokafka.AIOKafkaConsumer = Consumer
 
 
+def _patch_noop_batch() -> None:
+    """What-if: kohta's app, tables, timer and web server, but the agent's batch handler
+    only counts (messages per topic, events as 1 per message): the cost of the wiring."""
+    from collections import Counter
+
+    from streams.processor import Processor
+
+    async def handle_batch(self: Processor, messages: list) -> None:
+        for topic, count in Counter(m.topic for m in messages).items():
+            self.telemetry.messages.labels(topic=topic).inc(count)
+        self.telemetry.events.labels(channel="noop", outcome="accepted").inc(len(messages))
+
+    Processor.handle_batch = handle_batch  # type: ignore[method-assign]
+
+
 def main() -> None:
     out = Path(sys.argv[1])
     sys.argv = [sys.argv[0], "worker", *sys.argv[2:]]
     profiler = os.environ.get("BENCH_PROFILER", "cprofile")
     if os.environ.get("BENCH_FETCH_MAX_WAIT_MS"):
         _patch_fetch_wait(int(os.environ["BENCH_FETCH_MAX_WAIT_MS"]))
+    if os.environ.get("BENCH_NOOP_BATCH"):
+        _patch_noop_batch()
     from streams.cli import cli
 
     if profiler == "none":

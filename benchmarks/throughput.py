@@ -134,7 +134,7 @@ def run_bare(ctx: Context, topic: str, events: int, mode: str, label: str, profi
 
 def run_kohta(
     ctx: Context, topic: str, messages: int, events: int, label: str, *, workers: int = 1,
-    profile: bool = False, fetch_max_wait_ms: int | None = None, **overrides: object,
+    profile: bool = False, fetch_max_wait_ms: int | None = None, noop: bool = False, **overrides: object,
 ) -> Run:
     name = f"k{ctx.next_id()}"
     started: list[KohtaWorker] = []
@@ -146,9 +146,12 @@ def run_kohta(
                 **overrides,
             )
             worker = KohtaWorker(config, ctx.workdir, f"{name}-{i}")
-            if fetch_max_wait_ms is not None:  # what-if: through _profiled_worker.py, no profiler
+            if fetch_max_wait_ms is not None or noop:  # what-ifs: through _profiled_worker.py, no profiler
                 worker.profile_to, worker.profiler = ctx.workdir / f"{name}-{i}.unused", "none"
-                worker.extra_env = {"BENCH_FETCH_MAX_WAIT_MS": str(fetch_max_wait_ms)}
+                if fetch_max_wait_ms is not None:
+                    worker.extra_env["BENCH_FETCH_MAX_WAIT_MS"] = str(fetch_max_wait_ms)
+                if noop:
+                    worker.extra_env["BENCH_NOOP_BATCH"] = "1"
             started.append(worker.start())
         for worker in started:
             worker.wait_ready()
@@ -188,7 +191,7 @@ def run_kohta(
         timed_events = sum(_events_seen(s) for s in final) - e0
         run = Run(label, messages, int(timed_events), t1 - t0, sum(cpu1) - sum(cpu0), h.load())
         run.extra = {"outcomes": dict(outcomes), "share": share, "syncs": syncs, "first_count": c0}
-        if outcomes.get("accepted", 0) != events:
+        if outcomes.get("accepted", 0) != events and not noop:
             run.note += f" accepted {outcomes.get('accepted', 0):.0f} of {events}"
         if any(s > 1 for s in syncs):
             run.note += f" rebalanced during the run (group syncs per worker {syncs})"
@@ -435,9 +438,10 @@ def main() -> int:
                         help="runs of the bare-Faust/kohta singles pair, best taken (default 2; --quick 1)")
     parser.add_argument("--profile", action="store_true", help="also profile the kohta worker with py-spy")
     parser.add_argument("--what-if", action="store_true",
-                        help="also run kohta with producer.max_batch_bytes=16384 (Apache Kafka's setting) and the "
-                             "latency test with Faust's fetch wait at 50 ms instead of 1500 ms, and reports the "
-                             "memory per series after malloc_trim(0)")
+                        help="also run kohta with producer.max_batch_bytes=16384 (Apache Kafka's setting), with "
+                             "Faust's fetch wait at 50 ms instead of 1500 ms (throughput and latency), with a batch "
+                             "handler that only counts (the cost of kohta's Faust wiring), and report the memory "
+                             "per series after malloc_trim(0)")
     parser.add_argument("--only", default="throughput,scaling,latency,memory",
                         help="comma-separated parts: throughput,scaling,latency,memory")
     parser.add_argument("--workdir", type=Path, default=None, help="logs and configs (default: a temp dir)")
@@ -507,6 +511,8 @@ def main() -> int:
                                       producer={"max_batch_bytes": 16384}),
                     lambda: run_kohta(ctx, "bench.singles", len(singles), n,
                                       "w what-if: kohta singles, Faust fetch wait 50 ms", fetch_max_wait_ms=50),
+                    lambda: run_kohta(ctx, "bench.singles", len(singles), n,
+                                      "w what-if: kohta wiring only (batch handler counts)", noop=True),
                     lambda: run_kohta(ctx, "bench.envelopes", len(envelopes), n_env,
                                       "w what-if: kohta envelopes, Faust fetch wait 50 ms", fetch_max_wait_ms=50),
                 ]

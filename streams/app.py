@@ -81,10 +81,15 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         # Window keys are channels; detector and alert keys are "channel/metric...".
         return partition_for(key.split("/", 1)[0], topics.partitions)
 
-    state = [
+    windows, detectors, alerts = (
         ChangelogMap(table(name), owner_of) for name in ("kohta-windows", "kohta-detectors", "kohta-alerts")
-    ]
-    engine = Engine(settings, windows=state[0], detectors=state[1], alerts=state[2])
+    )
+    engine = Engine(settings, windows=windows, detectors=detectors, alerts=alerts)
+    # Flush order: the windows last. A crash part-way through a flush then leaves
+    # the windows (and their absorbed offsets) behind, so the batch is replayed and
+    # its closes redone; series already judged are recognised by their
+    # judged_through mark and not judged twice.
+    state = [alerts, detectors, windows]
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)
     alert_events = app.topic(topics.alert_events, partitions=1, **raw)

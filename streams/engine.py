@@ -212,6 +212,10 @@ class Engine:
         metric, touchpoint = split_series_key(key)
         series = SeriesRef(window.channel, metric, touchpoint)
         state = self.alerts.get(series.id) or new_alert_state()
+        if window.start <= state.get("judged_through", float("-inf")):
+            # Closed again after a crash cut a flush short: this series kept the close.
+            return WindowResult(series, window.start, window.end, None, None, None), []
+        state["judged_through"] = window.start
         measurement, judged_at = self._pooled(state, metric, key, counts, window.start)
         verdict, spent = None, 0.0
         if measurement is not None and measurement.value is not None:

@@ -20,8 +20,9 @@ Valid and invalid events alike carry the PII canaries ``PII_CUSTOMER`` (as
 the one under test, so that a leak of either into logs, metrics, alerts or
 dead-letter headers can be searched for.
 
-Messages larger than the worker's 1 MB ``max_message_bytes`` are not in the corpus:
-see ``test_bad_input.test_oversized_messages_are_dead_lettered_and_the_partition_keeps_flowing``.
+A few messages are larger than the worker's ``max_message_bytes`` (1 MB), two of
+them 10 MB: their dead letters keep the first ``max_message_bytes`` bytes and say
+how large the message was (``kohta-truncated-from``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ PII_CUSTOMER = "CANARY-PII-7f3a"
 PII_ATTR = "CANARY-PII-9b2c"
 WINDOW = 60.0
 MAX_BATCH_EVENTS = 1000  # the default of settings.max_batch_events
+MAX_MESSAGE_BYTES = 1_000_000  # the default of settings.max_message_bytes
 VALID_CHANNELS = ("chat", "webshop")
 OUTAGE = range(19, 22)  # chat windows with no contacts: a drop alert
 SCENARIO_WINDOWS = 26
@@ -53,6 +55,8 @@ class Sample:
     valid: list[dict] = field(default_factory=list)
     # The bytes each rejection's dead letter must hold, in ``rejections`` order.
     dead_values: list[bytes] = field(default_factory=list)
+    # For a message over max_message_bytes: its size (its dead letter holds its head).
+    truncated_from: int | None = None
 
 
 Bad = tuple[object, str]  # a JSON-able element and the reason it is rejected for
@@ -294,6 +298,14 @@ class Corpus:
         value = b'{"event_id":"big","customer_id":"' + PII_CUSTOMER.encode() * (size // len(PII_CUSTOMER))
         self.add("invalid_json", self.key(), value, [("invalid_json", None)], dead_values=[value])
 
+    def oversized(self, size: int) -> None:
+        """Over max_message_bytes: rejected whole before it is parsed."""
+        head = orjson.dumps(self.template())[:-1] + b',"attrs":{"note":"'
+        value = head + PII_ATTR.encode() * ((size - len(head)) // len(PII_ATTR) + 1)
+        value = value[:size]
+        self.add("too_large", self.key(), value, [("too_large", None)], dead_values=[value[:MAX_MESSAGE_BYTES]])
+        self.samples[-1].truncated_from = size
+
     def non_finite(self) -> None:
         rng = self.rng
         event = self.template()
@@ -378,9 +390,14 @@ class Corpus:
                 self.valid_single()
             else:
                 self.rng.choices(makers, weights)[0][1]()
-        # The rest of the valid stream, then every class at least once more.
+        # The rest of the valid stream.
         for event in iter(self.take_valid, None):
             self.valid_single(event)
+        # Over the size limit, at fixed places: two just over, two of 10 MB.
+        for size in (MAX_MESSAGE_BYTES + 1, 1_300_000, 10_000_000, 10_000_000):
+            at = self.rng.randrange(len(self.samples))
+            self.oversized(size)
+            self.samples.insert(at, self.samples.pop())
         return self.samples
 
 

@@ -119,11 +119,15 @@ def test_a_thousand_bad_messages_are_dead_lettered_and_the_worker_keeps_going(br
                                    record.value or b""))
         for name, value in record.headers:
             assert not any(c in value for c in CANARIES), f"PII in dead-letter header {name}"
+    truncated = {(int(h["kohta-source-partition"]), int(h["kohta-source-offset"])): int(h["kohta-truncated-from"])
+                 for h in (dict(r.headers) for r in records) if "kohta-truncated-from" in h}
     for coord, sample in by_coord.items():
         got = per_source.pop(coord, [])
         assert [(reason, index) for reason, index, _ in got] == sample.rejections, (sample.kind, coord)
-        # A whole message is kept as it came; a batch element goes alone, as JSON.
+        # A whole message is kept as it came (up to max_message_bytes: then its head,
+        # and its size in kohta-truncated-from); a batch element goes alone, as JSON.
         assert [value for _, _, value in got] == sample.dead_values, (sample.kind, coord)
+        assert truncated.pop(coord, None) == sample.truncated_from, (sample.kind, coord)
     assert not per_source  # no dead letter names a message that was not sent
 
     # Every valid event counted, every message read, the worker still up.
@@ -233,3 +237,38 @@ def test_oversized_messages_are_dead_lettered_and_the_partition_keeps_flowing(br
             assert record.value == value[:limit]
             assert headers["kohta-truncated-from"] == str(len(value)).encode()
     assert PII_CUSTOMER.encode() not in worker.log_path.read_bytes()
+
+
+def test_a_corrupt_message_on_the_repartition_topic_loses_no_events(broker, start_worker):
+    """The repartition topic is kohta's own, but anything can write to it (a stray
+    producer, a worker of another version during a rolling deploy). A message there
+    that does not decode must not take the valid events read with it."""
+    worker = start_worker()
+    topics = worker.settings["topics"]
+    start = aligned_past()
+    chat_partition = 0  # partition_for("chat", 2)
+    events = [{"event_id": f"rp-{i}", "ts": start + i * 0.1, "channel": "chat", "type": "contact"}
+              for i in range(300)]
+    producer = KafkaProducer(bootstrap_servers=broker.bootstrap, linger_ms=50)
+    try:
+        for i, event in enumerate(events):
+            if i % 100 == 0:
+                producer.send(topics["repartition"], value=b"\x00not an internal message", partition=chat_partition)
+            producer.send(topics["touchpoints"], key=b"chat", value=orjson.dumps(event))
+        producer.flush()
+    finally:
+        producer.close()
+    deadline = time.monotonic() + 20
+    accepted = None
+    while time.monotonic() < deadline:
+        exposition = worker.metrics()
+        accepted = metric_value(exposition, "kohta_events_total", channel="chat", outcome="accepted")
+        read = metric_value(exposition, "kohta_messages_total", topic=topics["touchpoints"])
+        if accepted == len(events) or read == len(events):
+            break
+        time.sleep(0.5)
+    time.sleep(1.0)
+    accepted = metric_value(worker.metrics(), "kohta_events_total", channel="chat", outcome="accepted")
+    print(f"\n{accepted} of {len(events)} events accepted; crashes: {_crashes(worker)}")
+    assert worker.process.poll() is None
+    assert accepted == len(events), f"{accepted} of {len(events)} accepted; crashes: {_crashes(worker)}"

@@ -524,9 +524,8 @@ def run_kill_scenario(
     as the first changelog record it writes for the burst appears in the windows
     changelog, i.e. while it flushes its tables (two kills in three), or 0-0.2 s
     after it has started reading the burst (by its /metrics count of messages read).
-    Half the time another burst
-    is sent while it is down, so that it restarts into a backlog. The rest follows
-    after the last restart.
+    Half the time another burst is sent while it is down, so that it restarts into a
+    backlog. The rest follows after the last restart.
     """
     rng = random.Random(seed)
     port = free_port()
@@ -548,7 +547,7 @@ def run_kill_scenario(
     # windows, so that the flush after a burst writes all three tables.
     weights = [rng.uniform(0.5, 1.5) for _ in range(2 * kills + 1)]
     bounds = [round(len(messages) * sum(weights[:i]) / sum(weights)) for i in range(len(weights) + 1)]
-    bursts = [messages[a:b] for a, b in zip(bounds, bounds[1:])]
+    bursts = [messages[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
     points: list[str] = []
     restarts: list[float] = []
     sent = 0
