@@ -37,10 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--windows", type=int, default=None,
-                        help="60-s windows in the scenario (default: 6 per kill, at least 40)")
+                        help="60-s windows in the scenario (default: 10 per kill, at least 40)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep configs and worker logs here")
     args = parser.parse_args(argv)
-    windows = args.windows or max(40, 6 * args.kills)
+    windows = args.windows or max(40, 10 * args.kills)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kohta-kill-loop-"))
     workdir.mkdir(parents=True, exist_ok=True)

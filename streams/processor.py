@@ -27,6 +27,7 @@ from streams.validation import EventRejected, decode_message
 
 REASON_LATE = "late"
 REASON_OVERFLOW = "channel_overflow"
+REASON_INTERNAL = "invalid_internal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,15 @@ class Processor:
         wall_now = time.time()
         self.telemetry.messages.labels(topic=message.topic).inc()
         if message.topic == self._repartition_topic:
-            payload = internal.decode(message.value)
+            try:
+                payload = internal.decode(message.value)
+            except (ValueError, TypeError, KeyError):
+                # Not one of ours (a stray producer, another version mid-deploy): kept
+                # and counted like any bad input, never allowed to stop the partition.
+                origin = internal.Origin(message.topic, message.partition, message.offset)
+                await self._dead_letter(message.value or b"", REASON_INTERNAL, "not a kohta internal message",
+                                        origin, None)
+                return
             if isinstance(payload, internal.Control):
                 self.engine.apply_control(payload.command)
                 return

@@ -24,6 +24,7 @@ REASONS: frozenset[str] = frozenset({
     "wrong_type", "invalid_value", "non_finite", "out_of_range", "invalid_timestamp",
     "late",  # assigned downstream by the windowing stage, not here
     "channel_overflow",  # likewise: a new channel past the configured cap
+    "invalid_internal",  # a message on kohta's own repartition topic it cannot read
 })
 
 MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
