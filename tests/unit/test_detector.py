@@ -12,18 +12,11 @@ from river import stats
 
 from detectors import LevelDetector, Verdict
 from detectors._stats import EWMeanVar
+from tests.unit.helpers import json_safe, poisson
 
 # --- helpers -----------------------------------------------------------------
 
 
-def poisson(rng: random.Random, lam: float) -> int:
-    # Knuth is fine for the small rates used here and keeps the tests numpy-free.
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def counts(rng: random.Random, lam: float, n: int) -> list[int]:
@@ -261,14 +254,6 @@ def test_bad_direction_up_ignores_drops():
 # --- state -------------------------------------------------------------------
 
 
-def _json_safe(value) -> bool:
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_json_safe(v) for v in value)
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return value is None or isinstance(value, (str, int, bool))
 
 
 @pytest.mark.parametrize("kind", ["count", "ratio", "gauge"])
@@ -289,7 +274,7 @@ def test_state_round_trips_exactly_through_json(kind):
         for x, n in stream[:cut]:
             det.learn_one(x, n)
         state = det.to_state()
-        assert _json_safe(state)
+        assert json_safe(state)
         open_runs += state["run"][1] > 0
         twin = json_roundtrip(det)
         assert twin.to_state() == state

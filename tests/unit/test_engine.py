@@ -14,6 +14,7 @@ from streams.engine import Engine, Outcome
 from streams.events import TouchpointEvent
 from streams.partitioning import partition_for
 from streams.settings import KohtaSettings
+from tests.unit.helpers import poisson
 
 SIZE = 60.0
 WALL_OFFSET = 1_000_000.0  # wall clock = event time + this, as for a live stream
@@ -51,14 +52,6 @@ def make_engine(settings: KohtaSettings, state: tuple[dict, dict, dict] | None =
     return Engine(settings, windows=windows, detectors=detectors, alerts=alerts)
 
 
-def poisson(rng: random.Random, lam: float) -> int:
-    # Knuth's method; fine for the small rates used here.
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def window_events(rng: random.Random, channel: str, index: int, n: int, type: str = "contact") -> list[TouchpointEvent]:

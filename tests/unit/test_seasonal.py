@@ -13,6 +13,7 @@ from scipy import stats as sps
 
 from detectors import SeasonalDetector, Verdict
 from detectors._season import Profile, skew_z, zero_count_z
+from tests.unit.helpers import json_safe
 
 DAY, HOUR, MINUTE = 86400, 3600, 60
 MONDAY = 4 * DAY  # 1970-01-05, 00:00 UTC
@@ -415,14 +416,6 @@ def test_skew_corrected_z_matches_exact_binomial_tails(n, p):
 # --- state -------------------------------------------------------------------
 
 
-def _json_safe(value) -> bool:
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_json_safe(v) for v in value)
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return value is None or isinstance(value, (str, int, bool))
 
 
 @pytest.mark.parametrize("kind", ["count", "ratio", "nps"])
@@ -441,7 +434,7 @@ def test_state_round_trips_exactly_through_json(kind):
         det = SeasonalDetector(kind=kind, relearn_after=30)
         feed(det, rows[:cut])
         state = det.to_state()
-        assert _json_safe(state)
+        assert json_safe(state)
         open_runs += state["run"][1] > 0
         twin = copy(det)
         assert twin.to_state() == state
