@@ -117,7 +117,10 @@ class Engine:
         if not self.clocks.knows(partition):
             stored = [self.windows[c].get("max_ts") for c in self.channels_of(partition)]
             known = [ts for ts in stored if ts is not None]
-            self.clocks.seed(partition, max(known) if known else None, wall_now)
+            # The least advanced channel: a crash can cut a flush short after one
+            # channel's state was written and before another's, and seeding from the
+            # most advanced would close the other's windows before its replay arrives.
+            self.clocks.seed(partition, min(known) if known else None, wall_now)
 
     def absorb(
         self,
@@ -221,9 +224,13 @@ class Engine:
         if measurement is not None and measurement.value is not None:
             began = time.perf_counter()
             detector = self._detector(series)
-            # In maintenance the window is shown but not learned: it is not normal.
-            verdict = score_and_learn(detector, measurement, judged_at, learn=not suppressed)
-            self.detectors[series.id] = detector.to_state()
+            # In maintenance the window is shown but not learned: it is not normal. Nor
+            # is a close the detector already learned before a crash cut the flush short.
+            learned_before = window.start <= self.detectors.get(series.id, {}).get("judged_through", float("-inf"))
+            verdict = score_and_learn(
+                detector, measurement, judged_at, learn=not (suppressed or learned_before)
+            )
+            self.detectors[series.id] = {**detector.to_state(), "judged_through": window.start}
             spent = time.perf_counter() - began
         else:
             measurement = self.book.measure(key, counts)

@@ -347,7 +347,9 @@ def test_maintenance_windows_neither_open_nor_teach_then_normal_again():
 
     # A drop, an in-band value that would otherwise be learned (z = 3), a zero.
     assert [feed.window(contact=n) for n in (10, 130, 0)] == [[], [], []]
-    assert engine.detectors["chat/contact_volume"] == before
+    # Nothing learned: only the bookkeeping mark of the last judged close moved on.
+    learned = {k: v for k, v in engine.detectors["chat/contact_volume"].items() if k != "judged_through"}
+    assert learned == {k: v for k, v in before.items() if k != "judged_through"}
     suppressed = [r for r in feed.results if r.series.id == "chat/contact_volume" and r.suppressed]
     assert [r.start for r in suppressed] == [360.0, 420.0, 480.0]
     assert all(r.verdict is not None for r in suppressed)  # still scored and shown
