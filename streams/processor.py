@@ -6,6 +6,7 @@ Faust tables; this class holds no per-key state of its own.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -25,9 +26,12 @@ from streams.changelog import ChangelogMap
 from streams.control import parse_control
 from streams.validation import EventRejected, decode_message
 
+log = logging.getLogger(__name__)
+
 REASON_LATE = "late"
 REASON_OVERFLOW = "channel_overflow"
 REASON_INTERNAL = "invalid_internal"
+REASON_FAILED = "processing_failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,16 @@ class Processor:
         The caller acks the messages only after this returns (flush before commit).
         """
         for message in messages:
-            await self.handle(message)
+            try:
+                await self.handle(message)
+            except Exception as exc:  # noqa: BLE001 - any failure is this message's, not the stream's
+                # Faust acks the whole batch even when its body raises, so a message that
+                # breaks processing is dead-lettered here rather than silently committed.
+                # Only the exception's type is recorded: its text may quote the input.
+                log.error("message %s:%s@%s failed: %s", message.topic, message.partition,
+                          message.offset, type(exc).__name__)
+                origin = internal.Origin(message.topic, message.partition, message.offset)
+                await self._dead_letter(message.value or b"", REASON_FAILED, type(exc).__name__, origin, None)
         for table in self.tables:
             table.flush()
 

@@ -25,6 +25,7 @@ REASONS: frozenset[str] = frozenset({
     "late",  # assigned downstream by the windowing stage, not here
     "channel_overflow",  # likewise: a new channel past the configured cap
     "invalid_internal",  # a message on kohta's own repartition topic it cannot read
+    "processing_failed",  # a message whose processing raised (a bug): kept, not lost
 })
 
 MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z

@@ -171,7 +171,7 @@ def test_rejected_message(message: object, reason: str) -> None:
 
 def test_every_reason_is_tested() -> None:
     # late, channel_overflow and invalid_internal are decided downstream, not by the validator.
-    assert {reason for _, reason in REJECTED} | {"late", "channel_overflow", "invalid_internal"} == REASONS
+    assert {reason for _, reason in REJECTED} | {"late", "channel_overflow", "invalid_internal", "processing_failed"} == REASONS
 
 
 @pytest.mark.parametrize("number", [math.inf, -math.inf, math.nan, 10**400])
