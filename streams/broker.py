@@ -30,6 +30,18 @@ def tansu_binary() -> Path:
     return binary
 
 
+def terminate(process: subprocess.Popen | None, timeout: float) -> None:
+    """Ask a child process to stop (SIGTERM), and kill it if it has not within ``timeout``."""
+    if process is None or process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -96,14 +108,7 @@ class EmbeddedBroker:
         return self._process.wait()
 
     def stop(self) -> None:
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        terminate(self._process, timeout=5)
 
     def __enter__(self) -> EmbeddedBroker:
         return self.start()

@@ -15,7 +15,7 @@ from kafka import KafkaConsumer, TopicPartition
 from rich.console import Console
 
 from streams.admin import ensure_topics
-from streams.broker import EmbeddedBroker, free_port
+from streams.broker import EmbeddedBroker, free_port, terminate
 from streams.live import Pace, run_live
 from streams.settings import KohtaSettings
 from streams.simulation import Incident
@@ -122,9 +122,5 @@ def run_demo(
             console.print("stopping")
         finally:
             stop.set()
-            worker.terminate()
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            terminate(worker, timeout=15)
             watcher.join(timeout=5)

@@ -17,6 +17,7 @@ import orjson
 import yaml
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from streams.broker import terminate
 
 WORKER_READY_TIMEOUT = 90.0
 
@@ -93,13 +94,7 @@ class WorkerProcess:
             return response.read().decode()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout=20)
 
     def kill(self) -> None:
         """SIGKILL the worker, as a crash would: no shutdown, no last commit or flush."""

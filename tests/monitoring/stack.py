@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from streams.broker import terminate
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "config"
@@ -197,13 +198,7 @@ class Server:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, timeout=10)
 
 
 def prometheus_server(directory: Path, port: int, config: Path) -> Server:
