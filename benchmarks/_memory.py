@@ -82,11 +82,12 @@ def last_closed(window: int) -> int:
 
 
 class ChangelogWatch:
-    """The latest value of every key of a table's changelog topic."""
+    """The latest value of every key of a table's changelog topic that starts with
+    ``prefix`` (one kind of state in kohta's state table), keyed without it."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, prefix: str = "") -> None:
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.topic = topic
+        self.topic, self.prefix = topic, prefix
         self.latest: dict[str, Any] = {}
         self._assigned = False
 
@@ -106,7 +107,8 @@ class ChangelogWatch:
         for records in self.consumer.poll(timeout_ms=300).values():
             for r in records:
                 key = orjson.loads(r.key)
-                self.latest[key] = orjson.loads(r.value) if r.value else None
+                if key.startswith(self.prefix):
+                    self.latest[key[len(self.prefix):]] = orjson.loads(r.value) if r.value else None
         return self.latest
 
     def close(self) -> None:

@@ -365,8 +365,9 @@ def run_memory(ctx: Context, series_wanted: int, metrics: int = 10, trim: bool =
         windows={"size_seconds": _memory.SIZE, "allowed_lateness_seconds": _memory.LATENESS,
                  "idle_timeout_seconds": 86400, "tick_interval_seconds": 1},
     )
-    windows_log = _memory.ChangelogWatch(ctx.broker.bootstrap, f"{config['app_id']}-kohta-windows-changelog")
-    detectors_log = _memory.ChangelogWatch(ctx.broker.bootstrap, f"{config['app_id']}-kohta-detectors-changelog")
+    state_topic = f"{config['app_id']}-kohta-state-changelog"
+    windows_log = _memory.ChangelogWatch(ctx.broker.bootstrap, state_topic, prefix="w:")
+    detectors_log = _memory.ChangelogWatch(ctx.broker.bootstrap, state_topic, prefix="s:")
     # Run through benchmarks/_profiled_worker.py in "heap" mode: the same worker, plus a
     # thread that writes glibc's and Python's heap totals when asked (no tracing).
     heap_log = ctx.workdir / f"{name}.heap"

@@ -12,7 +12,7 @@ import faust
 from prometheus_client import CollectorRegistry, generate_latest
 
 from streams import codecs, internal
-from streams.changelog import ChangelogMap
+from streams.changelog import StateTable
 from streams.engine import Engine
 from streams.partitioning import partition_for
 from streams.processor import Processor, Sinks
@@ -81,15 +81,20 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         # Window keys are channels; detector and alert keys are "channel/metric...".
         return partition_for(key.split("/", 1)[0], topics.partitions)
 
-    windows, detectors, alerts = (
-        ChangelogMap(table(name), owner_of) for name in ("kohta-windows", "kohta-detectors", "kohta-alerts")
-    )
-    engine = Engine(settings, windows=windows, detectors=detectors, alerts=alerts)
-    # Flush order: the windows last. A crash part-way through a flush then leaves
-    # the windows (and their absorbed offsets) behind, so the batch is replayed and
-    # its closes redone; series already judged are recognised by their
+    # One table, all of a channel's keys in its owner partition, series records before
+    # the channel's windows record (see streams.changelog). A crash part-way through a
+    # flush then leaves the windows (and their absorbed offsets) behind, so the batch is
+    # replayed and its closes redone; series already judged are recognised by their
     # judged_through mark and not judged twice.
-    state = [alerts, detectors, windows]
+    state = StateTable(table("kohta-state"), owner_of, layout={"s:": ("detector", "alert"), "w:": ()})
+
+    @state.table.on_recover
+    async def reindex_state() -> None:
+        state.reindex()
+
+    engine = Engine(
+        settings, windows=state.view("w:"), detectors=state.view("s:", "detector"), alerts=state.view("s:", "alert")
+    )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)
     alert_events = app.topic(topics.alert_events, partitions=1, **raw)
@@ -101,9 +106,9 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     telemetry = PipelineTelemetry(
         registry, channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )
-    processor = Processor(settings, engine, telemetry, sinks, state)
-    incidents = ChangelogMap(table("kohta-incidents", partitions=1), lambda key: 0)
-    publisher = AlertPublisher(settings, incidents, telemetry, app.topic(topics.alerts, **raw))
+    processor = Processor(settings, engine, telemetry, sinks, [state])
+    incidents = StateTable(table("kohta-incidents", partitions=1), lambda key: 0, layout={"": ()})
+    publisher = AlertPublisher(settings, incidents.view(""), telemetry, app.topic(topics.alerts, **raw))
 
     batch = settings.consumer
 
@@ -153,6 +158,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
 
     @incidents.table.on_recover
     async def export_incidents() -> None:
+        incidents.reindex()
         # After each rebalance the owner of the alert-events partition exports the
         # incidents of the open alerts from the restored table; the other workers none.
         if any(tp.topic == topics.alert_events for tp in app.assignor.assigned_actives()):

@@ -3,10 +3,22 @@
 Faust writes a table's changelog on every assignment, to the partition of the
 event being processed. kohta processes messages in batches, so it keeps writes
 local while a batch runs and sends each changed key once at the end
-(:meth:`ChangelogMap.flush`), to the partition that owns the key's channel.
-The order per batch is: process → flush changelogs → ack the batch's messages;
-Faust's commit then flushes the producer before it commits offsets, so an offset
-is never committed ahead of the state that absorbed it.
+(:meth:`StateTable.flush`), to the partition that owns the key's channel.
+
+The order per batch is: process → flush the state changelog → ack the batch's
+messages; Faust's commit then flushes the producer before it commits offsets, so
+an offset is never committed ahead of the state that absorbed it.
+
+**Why one table, and records that hold several kinds of state.** A SIGKILL can land
+part-way through a flush. Kafka keeps order only within a partition, and the
+producer sends one batch per partition per request, so with a table per kind a
+channel's windows record (which marks its windows closed) could reach the log while
+the detector and alert records of that close, queued for other partitions, did not.
+So every kind of state is a view of one table, and all of a channel's keys go to
+its owner partition: in flush order, series records (``s:…``) before the channel's
+windows record (``w:…``), so if the windows record is on the log, so is all the
+rest. A series' detector and alert state share one record (fields ``detector`` and
+``alert``): they are always restored together, as of the same close.
 """
 
 from __future__ import annotations
@@ -17,38 +29,113 @@ from typing import Any
 import faust
 
 
-class ChangelogMap(MutableMapping[str, Any]):
-    def __init__(self, table: faust.Table, partition_of: Callable[[str], int]) -> None:
+class StateView(MutableMapping[str, Any]):
+    """One kind of state in a :class:`StateTable`: the records under ``prefix``, or
+    one ``field`` of them, keyed without the prefix."""
+
+    def __init__(self, table: faust.Table, prefix: str, field: str | None, dirty: set[str]) -> None:
         self.table = table
-        self.partition_of = partition_of
-        self._dirty: set[str] = set()
+        self.prefix = prefix
+        self.field = field
+        self._dirty = dirty  # shared by the views of one prefix
+        self._keys: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # The hot path: one dict lookup instead of MutableMapping's try/except.
+        record = self.table.data.get(self.prefix + key)
+        if record is None or self.field is None:
+            return default if record is None else record
+        return record.get(self.field, default)
 
     def __getitem__(self, key: str) -> Any:
-        return self.table.data[key]
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self.table.data[key] = value
+        data, full = self.table.data, self.prefix + key
+        if self.field is None:
+            data[full] = value
+        else:
+            data[full] = {**(data.get(full) or {}), self.field: value}
+        self._keys.add(key)
         self._dirty.add(key)
 
     def __delitem__(self, key: str) -> None:
-        del self.table.data[key]
+        data, full = self.table.data, self.prefix + key
+        if key not in self._keys:
+            raise KeyError(key)
+        if self.field is None:
+            del data[full]
+        else:
+            rest = {k: v for k, v in data[full].items() if k != self.field}
+            if rest:
+                data[full] = rest
+            else:
+                del data[full]
+        self._keys.discard(key)
         self._dirty.add(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.table.data.keys())
+        return iter(list(self._keys))
 
     def __len__(self) -> int:
-        return len(self.table.data)
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def reindex(self) -> None:
+        """Learn the keys again from the table, after Faust restored it from its changelog."""
+        cut, field = len(self.prefix), self.field
+        self._keys = {
+            key[cut:] for key, record in self.table.data.items()
+            if key.startswith(self.prefix) and (field is None or field in record)
+        }
+
+
+_MISSING = object()
+
+
+class StateTable:
+    """One Faust table holding several kinds of state, flushed in a fixed order.
+
+    ``layout`` maps each key prefix, in flush order, to the fields of its records
+    (``()`` when the record is the value itself). The prefix whose record marks work
+    as done (kohta's windows) comes last.
+    """
+
+    def __init__(
+        self, table: faust.Table, partition_of: Callable[[str], int], layout: dict[str, tuple[str, ...]]
+    ) -> None:
+        self.table = table
+        self.partition_of = partition_of
+        self._dirty: dict[str, set[str]] = {prefix: set() for prefix in layout}
+        self._views: dict[tuple[str, str | None], StateView] = {}
+        for prefix, fields in layout.items():
+            for field in fields or (None,):
+                self._views[prefix, field] = StateView(table, prefix, field, self._dirty[prefix])
+
+    def view(self, prefix: str, field: str | None = None) -> StateView:
+        return self._views[prefix, field]
+
+    def reindex(self) -> None:
+        """Call from the table's ``on_recover`` callback, before anything reads the views."""
+        for view in self._views.values():
+            view.reindex()
 
     def flush(self) -> int:
-        """Send every key changed since the last flush to its changelog; returns how many."""
+        """Send every record changed since the last flush to the changelog; returns how many."""
         data, sent = self.table.data, 0
-        for key in self._dirty:
-            value = data.get(key)
-            if value is None:
-                self.table.send_changelog(self.partition_of(key), key, None, value_serializer="raw")
-            else:
-                self.table.send_changelog(self.partition_of(key), key, value)
-            sent += 1
-        self._dirty.clear()
+        for prefix, dirty in self._dirty.items():
+            for key in dirty:
+                full = prefix + key
+                value = data.get(full)
+                if value is None:
+                    self.table.send_changelog(self.partition_of(key), full, None, value_serializer="raw")
+                else:
+                    self.table.send_changelog(self.partition_of(key), full, value)
+                sent += 1
+            dirty.clear()
         return sent

@@ -6,10 +6,11 @@ Faust tables; this class holds no per-key state of its own.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +23,7 @@ from streams.engine import Engine, Outcome
 from streams.events import TouchpointEvent
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
-from streams.changelog import ChangelogMap
+from streams.changelog import StateTable
 from streams.control import parse_control
 from streams.validation import EventRejected, decode_message
 
@@ -32,6 +33,35 @@ REASON_LATE = "late"
 REASON_OVERFLOW = "channel_overflow"
 REASON_INTERNAL = "invalid_internal"
 REASON_FAILED = "processing_failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Parcel:
+    """The events one message brings to the partition that owns them."""
+
+    partition: int
+    origin: internal.Origin
+    events: list[TouchpointEvent]
+    whole: bytes | None  # the message value, when it is one event that may need dead-lettering
+    wall_now: float
+
+
+class Run:
+    """Parcels of consecutive messages of one partition, absorbed together."""
+
+    def __init__(self) -> None:
+        self.partition: int | None = None
+        self._parcels: list[Parcel] = []
+
+    def add(self, parcel: Parcel) -> None:
+        self.partition = parcel.partition
+        self._parcels.append(parcel)
+
+    def take(self) -> tuple[list[Parcel], int]:
+        parcels, partition = self._parcels, self.partition
+        self._parcels, self.partition = [], None
+        assert partition is not None
+        return parcels, partition
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +78,7 @@ class Processor:
         engine: Engine,
         telemetry: PipelineTelemetry,
         sinks: Sinks,
-        tables: Sequence[ChangelogMap] = (),
+        tables: Sequence[StateTable] = (),
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -56,50 +86,77 @@ class Processor:
         self.sinks = sinks
         self.tables = tables
         self._repartition_topic = settings.topics.repartition
+        self._alerts_in_flight: list[Awaitable[Any]] = []  # this batch's, until delivered
 
     async def handle_batch(self, messages: Sequence[Message]) -> None:
         """Process a batch in order, then write each changed key's changelog once.
 
-        The caller acks the messages only after this returns (flush before commit).
+        Each message is decoded and routed on its own (:meth:`handle`); the events of
+        consecutive messages of one partition are absorbed together, and the windows
+        they make due are closed once, so the per-message cost stays small. Ticks and
+        control commands first absorb what came before them. The caller acks the
+        messages only after this returns (flush before commit).
         """
+        run = Run()
+        read: Counter[str] = Counter()
         for message in messages:
+            read[message.topic] += 1
+            if message.topic == self._repartition_topic:
+                # A tick or a command acts on the partition as it stands after every
+                # message before it; the rarer forwarded events just start a new run.
+                await self._absorb(run)
             try:
-                await self.handle(message)
+                parcel = await self.handle(message)
             except Exception as exc:  # noqa: BLE001 - any failure is this message's, not the stream's
-                # Faust acks the whole batch even when its body raises, so a message that
-                # breaks processing is dead-lettered here rather than silently committed.
-                # Only the exception's type is recorded: its text may quote the input.
-                log.error("message %s:%s@%s failed: %s", message.topic, message.partition,
-                          message.offset, type(exc).__name__)
-                origin = internal.Origin(message.topic, message.partition, message.offset)
-                await self._dead_letter(message.value or b"", REASON_FAILED, type(exc).__name__, origin, None)
+                await self._failed(message, exc)
+                continue
+            if parcel is None:
+                continue
+            if run.partition not in (None, parcel.partition):
+                await self._absorb(run)
+            run.add(parcel)
+        await self._absorb(run)
+        for topic, count in read.items():
+            self.telemetry.messages.labels(topic=topic).inc(count)
+        if self._alerts_in_flight:
+            # The alert state that records an alert as sent must not reach the log
+            # before the alert does (they go to different partitions).
+            in_flight, self._alerts_in_flight = self._alerts_in_flight, []
+            await asyncio.gather(*in_flight)
         for table in self.tables:
             table.flush()
 
-    async def handle(self, message: Message) -> None:
+    async def _failed(self, message: Message, exc: Exception) -> None:
+        # Faust acks the whole batch even when its body raises, so a message that
+        # breaks processing is dead-lettered here rather than silently committed.
+        # Only the exception's type is recorded: its text may quote the input.
+        log.error("message %s:%s@%s failed: %s", message.topic, message.partition,
+                  message.offset, type(exc).__name__)
+        origin = internal.Origin(message.topic, message.partition, message.offset)
+        await self._dead_letter(message.value or b"", REASON_FAILED, type(exc).__name__, origin, None)
+
+    async def handle(self, message: Message) -> Parcel | None:
+        """Decode and route one message; returns the events its partition is to absorb."""
         wall_now = time.time()
-        self.telemetry.messages.labels(topic=message.topic).inc()
+        origin = internal.Origin(message.topic, message.partition, message.offset)
         if message.topic == self._repartition_topic:
             try:
                 payload = internal.decode(message.value)
             except (ValueError, TypeError, KeyError):
                 # Not one of ours (a stray producer, another version mid-deploy): kept
                 # and counted like any bad input, never allowed to stop the partition.
-                origin = internal.Origin(message.topic, message.partition, message.offset)
                 await self._dead_letter(message.value or b"", REASON_INTERNAL, "not a kohta internal message",
                                         origin, None)
-                return
+                return None
             if isinstance(payload, internal.Control):
                 self.engine.apply_control(payload.command)
-                return
+                return None
             if isinstance(payload, internal.Tick):
                 await self._emit(self.engine.close_due(message.partition, wall_now), wall_now)
                 self._record_partition(message.partition, wall_now)
                 self.telemetry.record_open_alerts(self.engine.alerts.values())
-                return
-            await self._process(message.partition, payload.events, payload.origin, None, wall_now)
-            return
-        origin = internal.Origin(message.topic, message.partition, message.offset)
+                return None
+            return Parcel(message.partition, payload.origin, payload.events, None, wall_now)
         decoded = decode_message(
             message.value,
             now=wall_now,
@@ -109,50 +166,55 @@ class Processor:
         )
         for rejection in decoded.rejections:
             await self._dead_letter(rejection.raw, rejection.reason, rejection.detail, origin, rejection.index)
-        local: list[TouchpointEvent] = []
-        foreign: dict[str, list[TouchpointEvent]] = defaultdict(list)
-        for event in decoded.events:
-            if self.engine.owner(event.channel) == message.partition:
-                local.append(event)
-            else:
-                foreign[event.channel].append(event)
-        for channel, events in foreign.items():
-            await self._forward(channel, events, origin)
+        owner, partition = self.engine.owner, message.partition
+        local = [event for event in decoded.events if owner(event.channel) == partition]
+        if len(local) < len(decoded.events):
+            foreign: dict[str, list[TouchpointEvent]] = defaultdict(list)
+            for event in decoded.events:
+                if owner(event.channel) != partition:
+                    foreign[event.channel].append(event)
+            for channel, events in foreign.items():
+                await self._forward(channel, events, origin)
         # A lone event that turns out late goes to the dead letters exactly as it came.
         whole = message.value if len(decoded.events) == 1 and not decoded.rejections else None
-        await self._process(message.partition, local, origin, whole, wall_now)
+        return Parcel(partition, origin, local, whole, wall_now)
 
-    async def _process(
-        self,
-        partition: int,
-        events: list[TouchpointEvent],
-        origin: internal.Origin,
-        whole_message: bytes | None,
-        wall_now: float,
-    ) -> None:
-        source = (f"{origin.topic}:{origin.partition}", origin.offset)
-        outcome = self.engine.absorb(partition, events, wall_now, source)
-        accepted = Counter(event.channel for event in events)
+    async def _absorb(self, run: Run) -> None:
+        """Absorb a run of parcels of one partition, then close what is due; empties ``run``."""
+        if run.partition is None:
+            return
+        parcels, partition = run.take()
+        sources = [((f"{p.origin.topic}:{p.origin.partition}", p.origin.offset), p.events) for p in parcels]
+        wall_now = parcels[-1].wall_now
+        outcome = self.engine.absorb_parcels(partition, sources, wall_now)
+        whole = {id(p.events[0]): p.whole for p in parcels if p.whole is not None}
+        accepted = Counter(event.channel for p in parcels for event in p.events)
+        events_metric, label = self.telemetry.events, self.telemetry.channel
         for outcome_name, skipped in (("replayed", outcome.replayed), ("duplicate", outcome.duplicates)):
             # Already counted: a redelivery after a restart, or a copy of an event.
             for event in skipped:
                 accepted[event.channel] -= 1
-                self.telemetry.events.labels(
-                    channel=self.telemetry.channel(event.channel), outcome=outcome_name
-                ).inc()
+                events_metric.labels(channel=label(event.channel), outcome=outcome_name).inc()
         for event in outcome.overflow:
             accepted[event.channel] -= 1
-            raw = whole_message if whole_message is not None else orjson.dumps(event.to_json_dict())
-            await self._dead_letter(raw, REASON_OVERFLOW, "channel cap reached (max_discovered_channels)", origin, None)
+            raw = whole.get(id(event)) or orjson.dumps(event.to_json_dict())
+            await self._dead_letter(raw, REASON_OVERFLOW, "channel cap reached (max_discovered_channels)",
+                                    self._origin_of(parcels, event), None)
         for event in outcome.late:
             accepted[event.channel] -= 1
-            self.telemetry.events.labels(channel=self.telemetry.channel(event.channel), outcome="late").inc()
-            raw = whole_message if whole_message is not None else orjson.dumps(event.to_json_dict())
-            await self._dead_letter(raw, REASON_LATE, "event time is behind the window close", origin, None)
+            events_metric.labels(channel=label(event.channel), outcome="late").inc()
+            raw = whole.get(id(event)) or orjson.dumps(event.to_json_dict())
+            await self._dead_letter(raw, REASON_LATE, "event time is behind the window close",
+                                    self._origin_of(parcels, event), None)
         for channel, count in accepted.items():
             if count:
-                self.telemetry.events.labels(channel=self.telemetry.channel(channel), outcome="accepted").inc(count)
+                events_metric.labels(channel=label(channel), outcome="accepted").inc(count)
         await self._emit(outcome, wall_now)
+
+    @staticmethod
+    def _origin_of(parcels: list[Parcel], event: TouchpointEvent) -> internal.Origin:
+        # Only for the rare rejected event: a scan beats indexing every event.
+        return next(p.origin for p in parcels if any(e is event for e in p.events))
 
     async def _forward(self, channel: str, events: list[TouchpointEvent], origin: internal.Origin) -> None:
         await self.sinks.repartition.send(
@@ -194,9 +256,9 @@ class Processor:
             self.telemetry.record_result(result)
         for record in outcome.alerts:
             # On to incident grouping (one partition), then to the alerts topic.
-            await self.sinks.alert_events.send(
+            self._alerts_in_flight.append(await self.sinks.alert_events.send(
                 key=record["series"].encode(), value=orjson.dumps(record), partition=0
-            )
+            ))
         if outcome.alerts:
             self.telemetry.record_open_alerts(self.engine.alerts.values())
 

@@ -4,11 +4,12 @@ Every run is checked against a reference computed by ``streams.backtest.Backtest
 over the same message values (the worker's code path without Kafka), by reading the
 worker's own state back from its changelog topics (last value per key wins):
 
-- ``<app_id>-kohta-windows-changelog``: per channel, ``closed_through`` and the
-  counters of the windows still open;
-- ``<app_id>-kohta-detectors-changelog``: per series, the detector state (how many
-  windows it learned and what it learned from them);
-- ``<app_id>-kohta-alerts-changelog``: per series, the alert state.
+``<app_id>-kohta-state-changelog``, which holds
+
+- ``w:<channel>``: per channel, ``closed_through`` and the counters of the windows
+  still open;
+- ``s:<series>``: per series, the detector state (field ``detector``: how many
+  windows it learned and what it learned from them) and the alert state (``alert``).
 
 The config adds an ``audit_events`` metric (a count of every event) with a target
 judged over more windows than a run has. The alert state of a series with a target
@@ -213,8 +214,29 @@ def table_state(records: Iterable[ConsumerRecord]) -> dict[str, Any]:
     return state
 
 
-def changelog(config: dict[str, Any], table: str) -> str:
-    return f"{config['app_id']}-kohta-{table}-changelog"
+STATE_KINDS = {"windows": ("w:", None), "detectors": ("s:", "detector"), "alerts": ("s:", "alert")}
+
+
+def changelog(config: dict[str, Any]) -> str:
+    """The worker's state table's changelog topic (every kind of state, prefixed keys)."""
+    return f"{config['app_id']}-kohta-state-changelog"
+
+
+def state_records(bootstrap: str, config: dict[str, Any], kind: str) -> list[ConsumerRecord]:
+    """The changelog records of one kind of state, keyed without the kind's prefix."""
+    (prefix, field), out = STATE_KINDS[kind], []
+    for record in read_topic(bootstrap, changelog(config)):
+        key = orjson.loads(record.key)
+        if not key.startswith(prefix):
+            continue
+        value = record.value
+        if field is not None and value is not None:
+            value = orjson.loads(value).get(field)
+            if value is None:
+                continue
+            value = orjson.dumps(value)
+        out.append(record._replace(key=orjson.dumps(key[len(prefix):]), value=value))
+    return out
 
 
 def without_offsets(windows: dict[str, Any]) -> dict[str, Any]:
@@ -303,9 +325,9 @@ class Comparison:
 def compare_with_reference(bootstrap: str, config: dict[str, Any], ref: Reference) -> Comparison:
     wait_until_closed(bootstrap, config, ref)
     records = wait_for_alerts(bootstrap, config, ref)
-    windows = table_state(read_topic(bootstrap, changelog(config, "windows")))
-    detectors = table_state(read_topic(bootstrap, changelog(config, "detectors")))
-    alerts = table_state(read_topic(bootstrap, changelog(config, "alerts")))
+    windows = table_state(state_records(bootstrap, config, "windows"))
+    detectors = table_state(state_records(bootstrap, config, "detectors"))
+    alerts = table_state(state_records(bootstrap, config, "alerts"))
 
     out = Comparison()
     got_rolls, want_rolls = audit_rolls(windows, alerts), audit_rolls(ref.windows, ref.alerts)
@@ -356,7 +378,7 @@ def wait_until_closed(bootstrap: str, config: dict[str, Any], ref: Reference, ti
     want = {channel: state["closed_through"] for channel, state in ref.windows.items()}
     deadline = time.monotonic() + timeout
     while True:
-        state = table_state(read_topic(bootstrap, changelog(config, "windows")))
+        state = table_state(state_records(bootstrap, config, "windows"))
         got = {channel: state.get(channel, {}).get("closed_through") for channel in want}
         if got == want:
             return
@@ -562,7 +584,7 @@ def run_kill_scenario(
 
     try:
         worker.start()
-        tail = ChangelogTail(broker.bootstrap, changelog(config, "windows"))
+        tail = ChangelogTail(broker.bootstrap, changelog(config))
         for i in range(kills):
             # Streams run once the ticks come through and it has caught up; then a burst.
             _wait_read(worker, config["topics"]["repartition"], 1, timeout=20)
@@ -606,17 +628,9 @@ def run_kill_scenario(
 # --- the tests ----------------------------------------------------------------------
 
 
-@pytest.mark.skip(reason=(
-    "known crash-consistency gap: a SIGKILL that lands during a changelog flush can keep one "
-    "table's record without another's (about 1 run in 3 loses or misapplies one close); "
-    "run `python benchmarks/kill_loop.py` for the full report until the flush is atomic"))
 def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(broker, tmp_path):
-    # Kills while the worker reads. A kill in the middle of a changelog flush can still
-    # leave one table's record without another's (the tables are not written in one
-    # transaction): that case runs in `python benchmarks/kill_loop.py`, which reports it.
-    report = run_kill_scenario(
-        broker, tmp_path, "faults-kill", kills=4, windows=40, seed=20261123, during_flush=False
-    )
+    # Kills while the worker reads and while it flushes its state changelog.
+    report = run_kill_scenario(broker, tmp_path, "faults-kill", kills=4, windows=40, seed=20261123)
     lines = "\n".join(report.lines())
     print("\n" + lines)
     c = report.comparison
@@ -693,7 +707,7 @@ def test_a_second_worker_joining_then_leaving_changes_no_totals(broker, start_wo
         producer.close()
         second.stop()
 
-    closes = close_times(read_topic(broker.bootstrap, changelog(config, "windows")))
+    closes = close_times(state_records(broker.bootstrap, config, "windows"))
     gaps: dict[int, float] = {}
     for partition, seen in closes.items():
         times = [t for t, _ in seen if t >= began]
@@ -840,7 +854,7 @@ def test_a_silent_partition_closes_its_windows_on_the_wall_clock(broker, start_w
     finally:
         producer.close()
     time.sleep(1.0)
-    records = read_topic(broker.bootstrap, changelog(config, "windows"))
+    records = state_records(broker.bootstrap, config, "windows")
     chat = [r for r in records if orjson.loads(r.key) == "chat" and r.value is not None]
     closes: list[tuple[float, int]] = []
     newest = None
