@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from streams.alerting import WindowResult
+from streams.series_metrics import SeriesGauges
 
 OTHER = "other"
 
@@ -74,23 +75,7 @@ class PipelineTelemetry:
         cap.labels(dimension="touchpoint").set(max_discovered_touchpoints)
         self.channel = LabelGuard(channels, max_discovered_channels, overflow, "channel")
         self.touchpoint = LabelGuard((), max_discovered_touchpoints, overflow, "touchpoint")
-        series_labels = ["channel", "metric", "touchpoint"]
-        self.observed = Gauge(
-            "kohta_series_observed", "Value of the last closed window.", series_labels, registry=registry
-        )
-        self.expected = Gauge(
-            "kohta_series_expected", "Detector's expected value.", series_labels, registry=registry
-        )
-        self.lower = Gauge(
-            "kohta_series_lower", "Lower edge of the normal band.", series_labels, registry=registry
-        )
-        self.upper = Gauge(
-            "kohta_series_upper", "Upper edge of the normal band.", series_labels, registry=registry
-        )
-        self.score = Gauge(
-            "kohta_series_anomaly_score", "Anomaly score, 0-100 (50 = threshold).", series_labels,
-            registry=registry,
-        )
+        self.series = SeriesGauges(registry)
         self.open_alerts = Gauge(
             "kohta_alerts_open", "Alerts currently open.", ["channel", "metric", "kind", "severity"],
             registry=registry,
@@ -136,30 +121,22 @@ class PipelineTelemetry:
             registry=registry,
         )
 
-    def series_labels(self, result: WindowResult) -> dict[str, str]:
-        return {
-            "channel": self.channel(result.series.channel),
-            "metric": result.series.metric,
-            "touchpoint": self.touchpoint(result.series.touchpoint),
-        }
+    def series_labels(self, result: WindowResult) -> tuple[str, str, str]:
+        return (self.channel(result.series.channel), result.series.metric,
+                self.touchpoint(result.series.touchpoint))
 
     def record_result(self, result: WindowResult) -> None:
         if result.observed is None:
             return
         self.detector_seconds.observe(result.update_seconds)
-        labels = self.series_labels(result)
-        self.observed.labels(**labels).set(result.observed)
         verdict = result.verdict
         if verdict is None:
+            self.series.set(self.series_labels(result), observed=result.observed)
             return
-        self.score.labels(**labels).set(verdict.score)
-        for gauge, value in (
-            (self.expected, verdict.expected),
-            (self.lower, verdict.lower),
-            (self.upper, verdict.upper),
-        ):
-            if value is not None:
-                gauge.labels(**labels).set(value)
+        self.series.set(
+            self.series_labels(result), observed=result.observed, expected=verdict.expected,
+            lower=verdict.lower, upper=verdict.upper, score=verdict.score,
+        )
 
     def record_alert(self, record: dict) -> None:
         self.alerts_sent.labels(status=record["status"], kind=record.get("kind", "anomaly")).inc()

@@ -98,23 +98,30 @@ class ChannelWindows:
         """Count ``event`` into window ``index``; False (nothing counted) if it is late."""
         if self.is_late(index, closable):
             return False
+        self.count(event, index, book, max_touchpoints)
+        return True
+
+    def count(self, event: TouchpointEvent, index: int, book: MetricBook, max_touchpoints: int | None) -> None:
+        """:meth:`add` for a caller that has checked the event is not late."""
+        state = self.state
         # The oldest window to close: a new channel starts at its first event, not
         # earlier, so it never reports empty windows from before it was seen.
-        nxt = self.state["next_close"]
+        nxt = state["next_close"]
         if nxt is None or index < nxt:
-            self.state["next_close"] = index
-        windows = self.state["open"]
+            state["next_close"] = index
+        windows = state["open"]
         counts = windows.get(str(index))
         if counts is None:
             counts = windows[str(index)] = {}
+        keys_before = len(counts)
         book.accumulate(counts, self._capped(event, max_touchpoints))
-        if event.ts > self.state.get("max_ts", float("-inf")):
-            self.state["max_ts"] = event.ts
-        known = self.state["series"]
-        for key in counts:
-            if "@" in key and key not in known:
-                known.append(key)
-        return True
+        if event.ts > state.get("max_ts", float("-inf")):
+            state["max_ts"] = event.ts
+        if len(counts) != keys_before:  # only a new counter can be a new series
+            known = state["series"]
+            for key in counts:
+                if "@" in key and key not in known:
+                    known.append(key)
 
     def close_through(self, last: int | None, size: float, book: MetricBook) -> list[ClosedWindow]:
         """Close every window up to index ``last``, empty ones included, oldest first."""
@@ -139,13 +146,10 @@ class ChannelWindows:
         self.state["closed_through"] = last
         return closed
 
-    def seen(self, index: int) -> list[int]:
-        """Fingerprints of the events counted in window ``index``: they outlive a
-        restart with the window, so a copy sent after it is still recognised."""
-        return self.state.get("seen", {}).get(str(index), [])
-
-    def remember(self, index: int, fingerprint: int) -> None:
-        self.state.setdefault("seen", {}).setdefault(str(index), []).append(fingerprint)
+    def fingerprints(self, index: int) -> list[int]:
+        """Fingerprints of the events counted in window ``index`` (append to it): they
+        outlive a restart with the window, so a copy sent after it is still recognised."""
+        return self.state.setdefault("seen", {}).setdefault(str(index), [])
 
     def has_absorbed(self, source: str, offset: int) -> bool:
         return self.state.get("offsets", {}).get(source, -1) >= offset

@@ -395,3 +395,37 @@ def test_touchpoints_past_the_cap_are_counted_as_other():
     # billing and delivery fill the cap; returns and login both go to other.
     assert counts == {"contacts": [5], "contacts@billing": [2], "contacts@delivery": [1], "contacts@other": [2]}
     assert engine.windows["chat"]["touchpoint_overflow"] == 2
+
+
+def test_absorbing_a_batch_of_messages_equals_absorbing_them_one_by_one():
+    """The worker absorbs the messages of a batch together and closes once; the state,
+    the outcome counts and the alert records (in order) are those of one at a time."""
+    settings = make_settings(partitions=1, lateness=30.0)
+    rng = random.Random(5)
+    messages: list[tuple[tuple[str, int], list[TouchpointEvent]]] = []
+    for index in range(40):
+        n = 3 if index in (30, 31, 32) else poisson(rng, 30)  # a drop that alerts
+        events = window_events(rng, "chat", index, n) + window_events(rng, "phone", index, poisson(rng, 20))
+        events.sort(key=lambda e: e.ts)
+        for event in events:
+            messages.append((("t:0", len(messages)), [event]))
+    # A copy of an earlier event, and a redelivered message.
+    messages.append((("t:0", len(messages)), [messages[-5][1][0]]))
+    messages.append(messages[-3])
+
+    one_by_one, batched = make_engine(settings), make_engine(settings)
+    single = Outcome()
+    for source, events in messages:
+        single.extend(one_by_one.absorb(0, events, events[0].ts + WALL_OFFSET, source))
+    together = Outcome()
+    for start in range(0, len(messages), 97):
+        chunk = messages[start:start + 97]
+        together.extend(batched.absorb_parcels(0, chunk, chunk[-1][1][0].ts + WALL_OFFSET))
+
+    assert single.alerts, "the scenario must alert for the comparison to mean something"
+    assert together.alerts == single.alerts
+    assert (together.accepted, len(together.duplicates), len(together.replayed), len(together.late)) == (
+        single.accepted, len(single.duplicates), len(single.replayed), len(single.late))
+    assert len(single.duplicates) == 1 and len(single.replayed) == 1
+    assert (batched.windows, batched.detectors, batched.alerts) == (
+        one_by_one.windows, one_by_one.detectors, one_by_one.alerts)
