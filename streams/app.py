@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 
 import faust
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
-from streams import codecs, internal
+from streams import codecs, internal, transport
 from streams.changelog import StateTable
 from streams.engine import Engine
 from streams.partitioning import partition_for
@@ -23,8 +23,9 @@ from streams.telemetry import PipelineTelemetry
 
 def _faust_app(settings: KohtaSettings) -> faust.App:
     consumer = settings.consumer
-    return faust.App(
+    return transport.App(
         settings.app_id,
+        fetch_max_wait_ms=consumer.fetch_max_wait_ms,
         broker=settings.broker,
         broker_credentials=settings.security.faust_credentials(),
         store="memory://",
@@ -66,6 +67,7 @@ async def _record_lag(app: faust.App, telemetry: PipelineTelemetry, tp: faust.ty
 
 def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = None) -> faust.App:
     registry = registry if registry is not None else CollectorRegistry()
+    ProcessCollector(registry=registry)  # process_resident_memory_bytes and CPU, for ops
     codec = codecs.register()
     app = _faust_app(settings)
     topics = settings.topics

@@ -20,6 +20,7 @@ from faust.types.tuples import Message
 
 from streams import internal
 from streams.engine import Engine, Outcome
+from streams.memory import HeapTrimmer
 from streams.events import TouchpointEvent
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
@@ -44,6 +45,7 @@ class Parcel:
     events: list[TouchpointEvent]
     whole: bytes | None  # the message value, when it is one event that may need dead-lettering
     wall_now: float
+    message: Message
 
 
 class Run:
@@ -51,15 +53,15 @@ class Run:
 
     def __init__(self) -> None:
         self.partition: int | None = None
-        self._parcels: list[Parcel] = []
+        self.parcels: list[Parcel] = []
 
     def add(self, parcel: Parcel) -> None:
         self.partition = parcel.partition
-        self._parcels.append(parcel)
+        self.parcels.append(parcel)
 
     def take(self) -> tuple[list[Parcel], int]:
-        parcels, partition = self._parcels, self.partition
-        self._parcels, self.partition = [], None
+        parcels, partition = self.parcels, self.partition
+        self.parcels, self.partition = [], None
         assert partition is not None
         return parcels, partition
 
@@ -87,6 +89,7 @@ class Processor:
         self.tables = tables
         self._repartition_topic = settings.topics.repartition
         self._alerts_in_flight: list[Awaitable[Any]] = []  # this batch's, until delivered
+        self._heap = HeapTrimmer()
 
     async def handle_batch(self, messages: Sequence[Message]) -> None:
         """Process a batch in order, then write each changed key's changelog once.
@@ -104,7 +107,7 @@ class Processor:
             if message.topic == self._repartition_topic:
                 # A tick or a command acts on the partition as it stands after every
                 # message before it; the rarer forwarded events just start a new run.
-                await self._absorb(run)
+                await self._absorb_or_dead_letter(run)
             try:
                 parcel = await self.handle(message)
             except Exception as exc:  # noqa: BLE001 - any failure is this message's, not the stream's
@@ -113,9 +116,9 @@ class Processor:
             if parcel is None:
                 continue
             if run.partition not in (None, parcel.partition):
-                await self._absorb(run)
+                await self._absorb_or_dead_letter(run)
             run.add(parcel)
-        await self._absorb(run)
+        await self._absorb_or_dead_letter(run)
         for topic, count in read.items():
             self.telemetry.messages.labels(topic=topic).inc(count)
         if self._alerts_in_flight:
@@ -125,6 +128,16 @@ class Processor:
             await asyncio.gather(*in_flight)
         for table in self.tables:
             table.flush()
+
+    async def _absorb_or_dead_letter(self, run: Run) -> None:
+        parcels = list(run.parcels)
+        try:
+            await self._absorb(run)
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the partition
+            # Which message broke it is not known, and part of the run may have been
+            # counted: every message of the run is kept as processing_failed.
+            for parcel in parcels:
+                await self._failed(parcel.message, exc)
 
     async def _failed(self, message: Message, exc: Exception) -> None:
         # Faust acks the whole batch even when its body raises, so a message that
@@ -156,7 +169,7 @@ class Processor:
                 self._record_partition(message.partition, wall_now)
                 self.telemetry.record_open_alerts(self.engine.alerts.values())
                 return None
-            return Parcel(message.partition, payload.origin, payload.events, None, wall_now)
+            return Parcel(message.partition, payload.origin, payload.events, None, wall_now, message)
         decoded = decode_message(
             message.value,
             now=wall_now,
@@ -175,9 +188,11 @@ class Processor:
                     foreign[event.channel].append(event)
             for channel, events in foreign.items():
                 await self._forward(channel, events, origin)
+        if not local:
+            return None
         # A lone event that turns out late goes to the dead letters exactly as it came.
-        whole = message.value if len(decoded.events) == 1 and not decoded.rejections else None
-        return Parcel(partition, origin, local, whole, wall_now)
+        whole = message.value if len(local) == 1 and len(decoded.events) == 1 and not decoded.rejections else None
+        return Parcel(partition, origin, local, whole, wall_now, message)
 
     async def _absorb(self, run: Run) -> None:
         """Absorb a run of parcels of one partition, then close what is due; empties ``run``."""
@@ -250,6 +265,8 @@ class Processor:
             self.telemetry.events.labels(channel="invalid", outcome="rejected").inc()
 
     async def _emit(self, outcome: Outcome, wall_now: float) -> None:
+        if outcome.closed:
+            self._heap.maybe_trim()
         for window in outcome.closed:
             self.telemetry.close_lag.observe(max(0.0, wall_now - window.end))
         for result in outcome.results:

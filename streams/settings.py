@@ -99,6 +99,10 @@ class ConsumerSettings(BaseModel):
     batch_messages: int = Field(500, ge=1)
     # How long a batch waits to fill before it is processed anyway.
     batch_wait_seconds: float = Field(0.05, gt=0)
+    # Longest wait of a fetch for new data (Faust hard-codes 1,500 ms). Apache Kafka
+    # answers as soon as data arrives, but the embedded broker holds a fetch for
+    # most of this wait even when data is there, and an alert takes two hops.
+    fetch_max_wait_ms: int = Field(100, ge=1, le=30_000)
 
 
 class ProducerSettings(BaseModel):

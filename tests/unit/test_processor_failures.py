@@ -46,3 +46,48 @@ def test_a_failing_message_goes_to_the_dead_letters_and_the_batch_continues():
     assert headers["kohta-source-offset"] == b"1"
     assert headers["kohta-detail"] == b"RuntimeError"  # the type only: its text may quote input
     assert registry.get_sample_value("kohta_dead_letters_total", {"reason": "processing_failed"}) == 1
+
+
+def _processor(partitions: int = 2):
+    settings = KohtaSettings(topics={"partitions": partitions}, channels=["chat", "phone", "webshop"])
+    engine = Engine(settings, windows={}, detectors={}, alerts={})
+    registry = CollectorRegistry()
+    telemetry = PipelineTelemetry(registry, channels=settings.channels, max_discovered_channels=5)
+    sinks = Sinks(alert_events=RecordingTopic(), dead_letter=RecordingTopic(), repartition=RecordingTopic())
+    return Processor(settings, engine, telemetry, sinks), engine, registry, sinks
+
+
+def _message(partition: int, offset: int, event: dict):
+    import orjson
+
+    return SimpleNamespace(topic="kohta.touchpoints", partition=partition, offset=offset,
+                           value=orjson.dumps(event))
+
+
+def test_a_lone_event_on_the_wrong_partition_is_forwarded_not_absorbed_there():
+    processor, engine, registry, sinks = _processor()
+    event = {"event_id": "e1", "ts": 1_700_000_000.0, "channel": "chat", "type": "contact"}
+    wrong = 1 - engine.owner("chat")
+    asyncio.run(processor.handle_batch([_message(wrong, 0, event)]))
+    (forward,) = sinks.repartition.sent
+    assert forward["partition"] == engine.owner("chat") and not sinks.dead_letter.sent
+    assert registry.get_sample_value("kohta_events_total", {"channel": "chat", "outcome": "forwarded"}) == 1
+    assert "chat" not in engine.windows
+
+
+def test_when_absorbing_a_run_raises_its_messages_go_to_the_dead_letters_and_the_batch_goes_on():
+    processor, engine, registry, sinks = _processor(partitions=1)
+    events = [{"event_id": f"e{i}", "ts": 1_700_000_000.0 + i, "channel": "chat", "type": "contact"}
+              for i in range(3)]
+    calls = []
+
+    def absorb_parcels(partition, parcels, wall_now):
+        calls.append(len(parcels))
+        raise ValueError("a bug")
+
+    engine.absorb_parcels = absorb_parcels
+    asyncio.run(processor.handle_batch([_message(0, i, e) for i, e in enumerate(events)]))
+    assert calls == [3]  # one run for the three messages of the partition
+    offsets = [dict(d["headers"])["kohta-source-offset"] for d in sinks.dead_letter.sent]
+    assert offsets == [b"0", b"1", b"2"]
+    assert registry.get_sample_value("kohta_dead_letters_total", {"reason": "processing_failed"}) == 3

@@ -1,0 +1,45 @@
+"""Faust's aiokafka transport with the consumer's fetch wait taken from settings.
+
+Faust's aiokafka driver creates the worker's consumer with ``fetch_max_wait_ms``
+hard-coded to 1,500 ms. On a broker that holds a fetch until that wait runs out
+(the embedded Tansu broker does, even with data waiting), every hop of an alert
+(touchpoints, then alert-events) costs up to that long. This transport creates
+the same consumer with the configured wait instead; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiokafka
+import faust
+from faust.transport.drivers import aiokafka as faust_aiokafka
+
+
+class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # aiokafka hands this to its fetcher when the consumer starts; Faust passes no
+        # other way to set it. tests/unit/test_transport.py checks the attribute exists.
+        consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        return consumer
+
+
+class _Consumer(faust_aiokafka.Consumer):
+    def _new_consumer_thread(self) -> _ConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class _Transport(faust_aiokafka.Transport):
+    Consumer = _Consumer
+
+
+class App(faust.App):
+    """A ``faust.App`` whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch."""
+
+    def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        super().__init__(*args, **kwargs)
+
+    def _new_transport(self) -> _Transport:
+        return _Transport(self.conf.broker_consumer, self)
