@@ -2,8 +2,9 @@
 
 Drives ``streams.processor.Processor.handle_batch`` (decode, validate, route,
 window, measure, detect, alert policy, telemetry) over the same simulator events as
-``benchmarks/throughput.py``, with plain dicts for tables and sinks that only
-count what they are sent. What is left when kohta runs in the worker is Faust's
+``benchmarks/throughput.py``, with kohta's state table over a dict whose changelog
+only serialises records (and counts them), and sinks that only count what they are
+sent. What is left when kohta runs in the worker is Faust's
 own per-message path and the producer; this isolates the part kohta can change.
 
     python benchmarks/hot_path.py [--events 200000] [--batch 500] [--envelope 100] [--profile]
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry
 
@@ -31,6 +33,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._harness import as_envelopes, as_singles, realistic_events  # noqa: E402
+from streams.changelog import StateTable  # noqa: E402
 from streams.engine import Engine  # noqa: E402
 from streams.partitioning import partition_for  # noqa: E402
 from streams.processor import Processor, Sinks  # noqa: E402
@@ -53,21 +56,31 @@ class CountingSink:
         return done
 
 
-class DictTable:
-    """Stands in for a StateTable: plain dicts, flush counts the dirty keys."""
+class SerializingTable:
+    """Stands in for the Faust table under a StateTable: a dict, and a changelog that
+    serialises each record as Faust's would (orjson) and counts the bytes."""
 
-    def flush(self) -> int:
-        return 0
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.records = 0
+        self.bytes = 0
+
+    def send_changelog(self, partition: int, key: str, value: Any, value_serializer: str | None = None) -> None:
+        self.records += 1
+        self.bytes += len(orjson.dumps(key)) + (0 if value is None else len(orjson.dumps(value)))
 
 
 def build(partitions: int) -> Processor:
     settings = load_settings(topics={"touchpoints": TOPIC, "partitions": partitions})
-    engine = Engine(settings, windows={}, detectors={}, alerts={})
+    state = StateTable(SerializingTable(), lambda key: partition_for(key.split("/", 1)[0], partitions),
+                       layout={"s:": ("detector", "alert"), "f:": (), "w:": ()})
+    engine = Engine(settings, windows=state.view("w:"), detectors=state.view("s:", "detector"),
+                    alerts=state.view("s:", "alert"), fingerprints=state.view("f:"))
     telemetry = PipelineTelemetry(
         CollectorRegistry(), channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )
     sinks = Sinks(alert_events=CountingSink(), dead_letter=CountingSink(), repartition=CountingSink())
-    return Processor(settings, engine, telemetry, sinks, [DictTable()])
+    return Processor(settings, engine, telemetry, sinks, [state])
 
 
 def as_messages(pairs: list[tuple[bytes, bytes]], partitions: int) -> dict[int, list[Message]]:
@@ -105,8 +118,10 @@ def measure(label: str, pairs: list[tuple[bytes, bytes]], events: int, args: arg
     if profiler:
         profiler.disable()
     messages = len(pairs)
+    table = processor.tables[0].table
     print(f"{label:<24} {messages:>9,} messages {events:>9,} events  {seconds:6.2f} s  "
-          f"{seconds / messages * 1e6:7.1f} µs/message  {events / seconds:>9,.0f} events/s")
+          f"{seconds / messages * 1e6:7.1f} µs/message  {events / seconds:>9,.0f} events/s  "
+          f"changelog {table.records:,} records, {table.bytes / 1e6:,.1f} MB")
     if profiler:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
