@@ -47,6 +47,9 @@ PARTITIONS = 4
 ENVELOPE = 100
 ENVELOPE_FACTOR = 3
 POLL_SECONDS = 0.25
+# The worker gives freed heap back at most every 5 s after windows close
+# (streams/memory.py): RSS is read once that has had its chance.
+TRIM_SETTLE_SECONDS = 6.0
 
 
 @dataclass
@@ -393,14 +396,14 @@ def run_memory(ctx: Context, series_wanted: int, metrics: int = 10, trim: bool =
 
         load_phase(warm, first, "warm")
         worker.metrics()  # one scrape before and after: both sides include its cost
-        time.sleep(1.0)
+        time.sleep(TRIM_SETTLE_SECONDS)
         before = _memory.settled_rss(lambda: h.rss_kib(worker.pid))
         heap_before = _memory.heap_totals(heap_log)
         series_before = len(detectors_log.poll())
         main = [f"c{i:05d}" for i in range(channels_n)]
         load_phase(main, first + 20, "main")
         worker.metrics()
-        time.sleep(1.0)
+        time.sleep(TRIM_SETTLE_SECONDS)
         after = _memory.settled_rss(lambda: h.rss_kib(worker.pid))
         heap_after = _memory.heap_totals(heap_log)
         for _ in range(3):
@@ -648,7 +651,7 @@ def report(runs: list[Run], latency, latency_what_if, memory, *, n: int, n_env: 
         print()
         print("Resident memory per series: (VmRSS after - before the series exist) / new series. Count metrics,")
         print("10 per channel; 8 windows of data per series, 3 still open (the steady state of 60-s windows with")
-        print("120-s lateness); holds detector, alert and window state and 5 Prometheus gauges per series; one")
+        print("120-s lateness); holds detector, alert and window state and the per-series gauge values; one")
         print("/metrics scrape on both sides. Of the RSS growth, 'glibc free' is heap memory freed but kept by")
         print("glibc's allocator, 'in use' the rest (Python objects: blocks allocated per series).")
         print(f"| {'series':>7} | {'channels':>8} | {'RSS before MiB':>14} | {'RSS after MiB':>13} | {'bytes/series':>12} | "

@@ -12,7 +12,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from faust.types import TopicT
@@ -36,8 +36,7 @@ REASON_INTERNAL = "invalid_internal"
 REASON_FAILED = "processing_failed"
 
 
-@dataclass(frozen=True, slots=True)
-class Parcel:
+class Parcel(NamedTuple):
     """The events one message brings to the partition that owns them."""
 
     partition: int
@@ -132,6 +131,7 @@ class Processor:
         # Closed windows' event ids go in the next flush, behind the windows records
         # just queued that mark them closed.
         self.engine.after_flush()
+        self._heap.maybe_trim()  # after the flush, when the batch's garbage is gone
 
     async def _absorb_or_dead_letter(self, run: Run) -> None:
         parcels = list(run.parcels)
@@ -270,7 +270,7 @@ class Processor:
 
     async def _emit(self, outcome: Outcome, wall_now: float) -> None:
         if outcome.closed:
-            self._heap.maybe_trim()
+            self._heap.expect()
         for window in outcome.closed:
             self.telemetry.close_lag.observe(max(0.0, wall_now - window.end))
         for result in outcome.results:

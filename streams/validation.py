@@ -33,7 +33,7 @@ MIN_TS = 946_684_800.0  # 2000-01-01T00:00:00Z
 SURVEY_RANGES: dict[str, tuple[float, float]] = {
     "nps": (0.0, 10.0), "ces": (1.0, 7.0), "csat": (1.0, 5.0), "smiley": (1.0, 4.0),
 }
-FIELDS: frozenset[str] = frozenset(TouchpointEvent.__dataclass_fields__)
+FIELDS: frozenset[str] = frozenset(TouchpointEvent._fields)
 
 _NAME = re.compile(r"[a-z0-9_]{1,64}").fullmatch
 

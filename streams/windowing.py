@@ -9,7 +9,6 @@ same events (the backtest, or a restarted worker) closes the same windows.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import zlib
 from dataclasses import dataclass
@@ -85,7 +84,7 @@ class ChannelWindows:
             known.append(touchpoint)
             return event
         self.state["touchpoint_overflow"] = self.state.get("touchpoint_overflow", 0) + 1
-        return dataclasses.replace(event, touchpoint=OTHER)
+        return event._replace(touchpoint=OTHER)
 
     def add(
         self,
