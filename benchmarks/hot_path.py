@@ -73,9 +73,9 @@ class SerializingTable:
 def build(partitions: int) -> Processor:
     settings = load_settings(topics={"touchpoints": TOPIC, "partitions": partitions})
     state = StateTable(SerializingTable(), lambda key: partition_for(key.split("/", 1)[0], partitions),
-                       layout={"s:": ("detector", "alert"), "f:": (), "w:": ()})
+                       layout={"s:": ("detector", "alert"), "w:": ()})
     engine = Engine(settings, windows=state.view("w:"), detectors=state.view("s:", "detector"),
-                    alerts=state.view("s:", "alert"), fingerprints=state.view("f:"))
+                    alerts=state.view("s:", "alert"))
     telemetry = PipelineTelemetry(
         CollectorRegistry(), channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )

@@ -88,17 +88,14 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     # flush then leaves the windows (and their absorbed offsets) behind, so the batch is
     # replayed and its closes redone; series already judged are recognised by their
     # judged_through mark and not judged twice.
-    state = StateTable(
-        table("kohta-state"), owner_of, layout={"s:": ("detector", "alert"), "f:": (), "w:": ()}
-    )
+    state = StateTable(table("kohta-state"), owner_of, layout={"s:": ("detector", "alert"), "w:": ()})
 
     @state.table.on_recover
     async def reindex_state() -> None:
         state.reindex()
 
     engine = Engine(
-        settings, windows=state.view("w:"), detectors=state.view("s:", "detector"),
-        alerts=state.view("s:", "alert"), fingerprints=state.view("f:"),
+        settings, windows=state.view("w:"), detectors=state.view("s:", "detector"), alerts=state.view("s:", "alert")
     )
     raw = {"key_serializer": "raw", "value_serializer": "raw"}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)

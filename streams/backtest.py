@@ -123,9 +123,6 @@ class Backtest:
             summary.events += len(events)
             self._record(self.engine.absorb(partition, events, newest))
         self._tick()
-        # What the worker does around each flush (the event ids each window keeps).
-        self.engine.before_flush()
-        self.engine.after_flush()
 
     def _tick(self) -> None:
         """What the worker's timer does: let every partition close what its clock allows."""

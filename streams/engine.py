@@ -22,7 +22,6 @@ from typing import Any
 from streams.alerting import AlertPolicy, SeriesRef, TargetRule, WindowResult, new_alert_state
 from streams.contributions import attach_contributors
 from streams.control import ControlCommand, Maintenance
-from streams.dedup import WindowEventIds
 from streams.clock import PartitionClocks
 from streams.detection import new_detector, restore_detector, score_and_learn
 from streams.events import TouchpointEvent
@@ -73,7 +72,6 @@ class Engine:
         windows: StateMap,
         detectors: StateMap,
         alerts: StateMap,
-        fingerprints: StateMap | None = None,
     ) -> None:
         self.settings = settings
         self.book = MetricBook(settings.metrics)
@@ -86,7 +84,9 @@ class Engine:
         self._configured = frozenset(settings.channels)
         # Derived from the clocks, so it may be lost at any time without harm.
         self._closed_through: dict[int, int] = {}
-        self.event_ids = WindowEventIds(fingerprints if fingerprints is not None else {})
+        # Sets over the event-id hashes each open window keeps in its stored state
+        # (see ChannelWindows.seen): a cache, rebuilt from the state after a restart.
+        self._seen: defaultdict[str, dict[int, set[int]]] = defaultdict(dict)
 
     def owner(self, channel: str) -> int:
         return partition_for(channel, self.partitions)
@@ -109,7 +109,7 @@ class Engine:
     def forget_partition(self, partition: int) -> None:
         """Drop caches of a partition this worker no longer owns."""
         for channel in self.channels_of(partition):
-            self.event_ids.forget(channel)
+            self._seen.pop(channel, None)
         self.clocks.forget(partition)
         self._closed_through.pop(partition, None)
 
@@ -156,9 +156,9 @@ class Engine:
         touched: dict[str, ChannelWindows] = {}
         absorbed: dict[str, dict[str, int]] = defaultdict(dict)
         observe, size, lateness = self.clocks.observe, self.size, self.lateness
-        cap, book, event_ids = self.settings.max_touchpoints_per_channel, self.book, self.event_ids
-        # Per (channel, window) of this run: the fingerprints it has counted.
-        slots: dict[tuple[str, int], set[int]] = {}
+        cap, book = self.settings.max_touchpoints_per_channel, self.book
+        # Per (channel, window) of this run: the fingerprint set and the stored list.
+        slots: dict[tuple[str, int], tuple[set[int], list[int]]] = {}
         watermark, closable = None, None
         for source, events in parcels:
             for event in events:
@@ -189,18 +189,20 @@ class Engine:
                     outcome.late.append(event)
                     continue
                 # Copies of an event share its event time, so they meet in its window.
-                seen = slots.get((channel, index))
-                if seen is None:
-                    seen = slots[channel, index] = event_ids.seen(
-                        channel, index, windows.part_counts().get(str(index), 0)
-                    )
+                slot = slots.get((channel, index))
+                if slot is None:
+                    stored_list = windows.fingerprints(index)
+                    seen = self._seen[channel].get(index)
+                    if seen is None:
+                        seen = self._seen[channel][index] = set(stored_list)
+                    slot = slots[channel, index] = (seen, stored_list)
                 fingerprint = event_fingerprint(event.event_id)
-                if fingerprint in seen:
+                if fingerprint in slot[0]:
                     outcome.duplicates.append(event)
                     continue
                 windows.count(event, index, book, cap)
-                seen.add(fingerprint)
-                event_ids.note_new(channel, index, fingerprint)
+                slot[0].add(fingerprint)
+                slot[1].append(fingerprint)
                 outcome.accepted += 1
         for channel, windows in touched.items():
             for topic_partition, offset in absorbed[channel].items():
@@ -208,19 +210,6 @@ class Engine:
             self.windows[channel] = windows.state
         outcome.extend(self.close_due(partition, wall_now))
         return outcome
-
-    def before_flush(self) -> None:
-        """Store the event ids counted since the last flush (see :mod:`streams.dedup`)."""
-        counts: dict[str, dict[str, int]] = {}
-        for channel in self.event_ids.pending_channels():
-            windows = ChannelWindows(channel, self.windows[channel])
-            counts[channel] = windows.part_counts()
-            self.windows[channel] = windows.state
-        self.event_ids.write_parts(counts)
-
-    def after_flush(self) -> None:
-        """Delete the stored event ids of windows closed before the flush."""
-        self.event_ids.sweep()
 
     def close_due(self, partition: int, wall_now: float) -> Outcome:
         """Close every window of ``partition`` its watermark has passed, and judge it."""
@@ -234,8 +223,6 @@ class Engine:
         for channel in self.channels_of(partition):
             windows = ChannelWindows(channel, self.windows[channel])
             closed = windows.close_through(last, self.size, self.book)
-            for index, parts in windows.take_parts_through(last).items():
-                self.event_ids.retire(channel, index, parts)
             if closed:
                 kept[channel] = windows
                 closing += [(window.start, channel, window) for window in closed]
@@ -244,6 +231,9 @@ class Engine:
         closing.sort(key=lambda item: item[:2])
         for _, channel, window in closing:
             outcome.closed.append(window)
+            seen = self._seen.get(channel)
+            if seen is not None:
+                seen.pop(window.index, None)
             suppressed = kept[channel].in_maintenance(window.start, window.end)
             results: dict[str, WindowResult] = {}
             records: list[dict[str, Any]] = []

@@ -125,12 +125,8 @@ class Processor:
             # before the alert does (they go to different partitions).
             in_flight, self._alerts_in_flight = self._alerts_in_flight, []
             await asyncio.gather(*in_flight)
-        self.engine.before_flush()
         for table in self.tables:
             table.flush()
-        # Closed windows' event ids go in the next flush, behind the windows records
-        # just queued that mark them closed.
-        self.engine.after_flush()
         self._heap.maybe_trim()  # after the flush, when the batch's garbage is gone
 
     async def _absorb_or_dead_letter(self, run: Run) -> None:

@@ -134,6 +134,9 @@ class ChannelWindows:
             nxt = last - MAX_CATCH_UP_WINDOWS + 1
         series = book.base_series(self.channel) + self.state["series"]
         closed = []
+        seen = self.state.get("seen", {})
+        for key in [k for k in seen if int(k) <= last]:
+            del seen[key]
         for index in range(nxt, last + 1):
             counts = windows.pop(str(index), {})
             full = {key: counts.get(key) or book.empty_counts(key) for key in series}
@@ -142,20 +145,10 @@ class ChannelWindows:
         self.state["closed_through"] = last
         return closed
 
-    def part_counts(self) -> dict[str, int]:
-        """Per open window (index as text), how many parts of event-id fingerprints it
-        has stored (see :mod:`streams.dedup`)."""
-        return self.state.setdefault("parts", {})
-
-    def take_parts_through(self, last: int) -> dict[int, int]:
-        """The part counts of windows up to ``last`` (closed or dropped), removed from the state."""
-        parts = self.state.get("parts")
-        if not parts:
-            return {}
-        done = {int(k): n for k, n in parts.items() if int(k) <= last}
-        for index in done:
-            del parts[str(index)]
-        return done
+    def fingerprints(self, index: int) -> list[int]:
+        """Fingerprints of the events counted in window ``index`` (append to it): they
+        outlive a restart with the window, so a copy sent after it is still recognised."""
+        return self.state.setdefault("seen", {}).setdefault(str(index), [])
 
     def has_absorbed(self, source: str, offset: int) -> bool:
         return self.state.get("offsets", {}).get(source, -1) >= offset

@@ -240,10 +240,8 @@ def state_records(bootstrap: str, config: dict[str, Any], kind: str) -> list[Con
 
 
 def without_offsets(windows: dict[str, Any]) -> dict[str, Any]:
-    # Source offsets exist only in the worker (the backtest reads no Kafka messages), and
-    # how event ids are split into stored parts depends on how messages were batched.
-    return {channel: {k: v for k, v in state.items() if k not in ("offsets", "parts")}
-            for channel, state in windows.items()}
+    # Source offsets exist only in the worker (the backtest reads no Kafka messages).
+    return {channel: {k: v for k, v in state.items() if k != "offsets"} for channel, state in windows.items()}
 
 
 def audit_rolls(windows: dict[str, Any], alerts: dict[str, Any]) -> dict[str, list[int]]:
