@@ -47,9 +47,9 @@ PARTITIONS = 4
 ENVELOPE = 100
 ENVELOPE_FACTOR = 3
 POLL_SECONDS = 0.25
-# The worker gives freed heap back at most every 5 s after windows close
-# (streams/memory.py): RSS is read once that has had its chance.
-TRIM_SETTLE_SECONDS = 6.0
+# The worker gives freed heap back at most every 5 s after windows close, and once
+# more 5 s later (streams/memory.py): RSS is read once both have had their chance.
+TRIM_SETTLE_SECONDS = 11.0
 
 
 @dataclass

@@ -29,13 +29,15 @@ def _load_malloc_trim() -> Callable[[int], int] | None:
 
 class HeapTrimmer:
     """Calls ``malloc_trim(0)`` if freeing was :meth:`expected` since the last trim and
-    the last trim is at least ``interval_seconds`` old.
+    the last trim is at least ``interval_seconds`` old; and once more an interval
+    after that, for what was freed late (producer buffers drain after the closes).
 
-    >>> trimmer = HeapTrimmer(interval_seconds=5.0, clock=iter([0.0, 1.0, 6.0, 7.0]).__next__)
+    >>> trimmer = HeapTrimmer(interval_seconds=5.0, clock=iter([0.0, 1.0, 6.0]).__next__)
     >>> trimmer.maybe_trim()  # nothing freed yet
     False
     >>> trimmer.expect()
-    >>> [trimmer.maybe_trim(), trimmer.maybe_trim()] == [trimmer.available, False]
+    >>> # at 0 s it trims, at 1 s it is too soon, at 6 s comes the trailing trim, then nothing is due
+    >>> [trimmer.maybe_trim() for _ in range(4)] == [trimmer.available, False, trimmer.available, False]
     True
     """
 
@@ -45,6 +47,7 @@ class HeapTrimmer:
         self._trim = _load_malloc_trim()
         self._last = float("-inf")
         self._expected = False
+        self._trailing = False
 
     @property
     def available(self) -> bool:
@@ -56,11 +59,12 @@ class HeapTrimmer:
 
     def maybe_trim(self) -> bool:
         """Trim now if it is due; True if it trimmed."""
-        if not self._expected or self._trim is None:
+        if not (self._expected or self._trailing) or self._trim is None:
             return False
         now = self._clock()
         if now - self._last < self.interval_seconds:
             return False
-        self._last, self._expected = now, False
+        self._last = now
+        self._trailing, self._expected = self._expected, False
         self._trim(0)
         return True
