@@ -47,6 +47,7 @@ class Outcome:
     duplicates: list[TouchpointEvent] = field(default_factory=list)
     overflow: list[TouchpointEvent] = field(default_factory=list)
     accepted: int = 0
+    accepted_by_channel: dict[str, int] = field(default_factory=dict)
     closed: list[ClosedWindow] = field(default_factory=list)
     results: list[WindowResult] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -57,6 +58,8 @@ class Outcome:
         self.duplicates += other.duplicates
         self.overflow += other.overflow
         self.accepted += other.accepted
+        for channel, count in other.accepted_by_channel.items():
+            self.accepted_by_channel[channel] = self.accepted_by_channel.get(channel, 0) + count
         self.closed += other.closed
         self.results += other.results
         self.alerts += other.alerts
@@ -154,6 +157,7 @@ class Engine:
         touched: dict[str, ChannelWindows] = {}
         absorbed: dict[str, dict[str, int]] = defaultdict(dict)
         observe, size, lateness = self.clocks.observe, self.size, self.lateness
+        accepted = outcome.accepted_by_channel
         cap, book = self.settings.max_touchpoints_per_channel, self.book
         # Per (channel, window) of this run: the fingerprint set and the stored list.
         slots: dict[tuple[str, int], tuple[set[int], list[int]]] = {}
@@ -201,7 +205,8 @@ class Engine:
                 windows.count(event, index, book, cap)
                 slot[0].add(fingerprint)
                 slot[1].append(fingerprint)
-                outcome.accepted += 1
+                accepted[channel] = accepted.get(channel, 0) + 1
+        outcome.accepted = sum(accepted.values())
         for channel, windows in touched.items():
             for topic_partition, offset in absorbed[channel].items():
                 windows.mark_absorbed(topic_partition, offset)

@@ -89,6 +89,12 @@ class Processor:
         self._repartition_topic = settings.topics.repartition
         self._alerts_in_flight: list[Awaitable[Any]] = []  # this batch's, until delivered
         self._heap = HeapTrimmer()
+        self._source_names: dict[tuple[str, int], str] = {}  # "topic:partition", made once
+        self._limits = {
+            "max_message_bytes": settings.max_message_bytes,
+            "max_batch_events": settings.max_batch_events,
+            "max_future_seconds": settings.max_future_seconds,
+        }
 
     async def handle_batch(self, messages: Sequence[Message]) -> None:
         """Process a batch in order, then write each changed key's changelog once.
@@ -170,13 +176,7 @@ class Processor:
                 self.telemetry.record_open_alerts(self.engine.alerts.values())
                 return None
             return Parcel(message.partition, payload.origin, payload.events, None, wall_now, message)
-        decoded = decode_message(
-            message.value,
-            now=wall_now,
-            max_message_bytes=self.settings.max_message_bytes,
-            max_batch_events=self.settings.max_batch_events,
-            max_future_seconds=self.settings.max_future_seconds,
-        )
+        decoded = decode_message(message.value, now=wall_now, **self._limits)
         for rejection in decoded.rejections:
             await self._dead_letter(rejection.raw, rejection.reason, rejection.detail, origin, rejection.index)
         owner, partition = self.engine.owner, message.partition
@@ -199,31 +199,33 @@ class Processor:
         if run.partition is None:
             return
         parcels, partition = run.take()
-        sources = [((f"{p.origin.topic}:{p.origin.partition}", p.origin.offset), p.events) for p in parcels]
+        names = self._source_names
+        sources = []
+        for p in parcels:
+            topic_partition = (p.origin.topic, p.origin.partition)
+            name = names.get(topic_partition)
+            if name is None:
+                name = names[topic_partition] = f"{p.origin.topic}:{p.origin.partition}"
+            sources.append(((name, p.origin.offset), p.events))
         wall_now = parcels[-1].wall_now
         outcome = self.engine.absorb_parcels(partition, sources, wall_now)
         whole = {id(p.events[0]): p.whole for p in parcels if p.whole is not None}
-        accepted = Counter(event.channel for p in parcels for event in p.events)
         events_metric, label = self.telemetry.events, self.telemetry.channel
         for outcome_name, skipped in (("replayed", outcome.replayed), ("duplicate", outcome.duplicates)):
             # Already counted: a redelivery after a restart, or a copy of an event.
             for event in skipped:
-                accepted[event.channel] -= 1
                 events_metric.labels(channel=label(event.channel), outcome=outcome_name).inc()
         for event in outcome.overflow:
-            accepted[event.channel] -= 1
             raw = whole.get(id(event)) or orjson.dumps(event.to_json_dict())
             await self._dead_letter(raw, REASON_OVERFLOW, "channel cap reached (max_discovered_channels)",
                                     self._origin_of(parcels, event), None)
         for event in outcome.late:
-            accepted[event.channel] -= 1
             events_metric.labels(channel=label(event.channel), outcome="late").inc()
             raw = whole.get(id(event)) or orjson.dumps(event.to_json_dict())
             await self._dead_letter(raw, REASON_LATE, "event time is behind the window close",
                                     self._origin_of(parcels, event), None)
-        for channel, count in accepted.items():
-            if count:
-                events_metric.labels(channel=label(channel), outcome="accepted").inc(count)
+        for channel, count in outcome.accepted_by_channel.items():
+            events_metric.labels(channel=label(channel), outcome="accepted").inc(count)
         await self._emit(outcome, wall_now)
 
     @staticmethod
