@@ -93,6 +93,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     @state.table.on_recover
     async def reindex_state() -> None:
         state.reindex()
+        engine.judge.reindex_open_alerts()
 
     engine = Engine(
         settings, windows=state.view("w:"), detectors=state.view("s:", "detector"), alerts=state.view("s:", "alert")

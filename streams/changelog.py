@@ -27,25 +27,26 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import faust
+import orjson
 
 
 class StateView(MutableMapping[str, Any]):
     """One kind of state in a :class:`StateTable`: the records under ``prefix``, or
     one ``field`` of them, keyed without the prefix."""
 
-    def __init__(self, table: faust.Table, prefix: str, field: str | None, dirty: set[str]) -> None:
+    def __init__(self, table: faust.Table, prefix: str, field: str | None, records: _Records) -> None:
         self.table = table
         self.prefix = prefix
         self.field = field
-        self._dirty = dirty  # shared by the views of one prefix
+        self._records = records  # shared by the views of one prefix
         self._keys: set[str] = set()
 
     def get(self, key: str, default: Any = None) -> Any:
-        # The hot path: one dict lookup instead of MutableMapping's try/except.
-        record = self.table.data.get(self.prefix + key)
-        if record is None or self.field is None:
-            return default if record is None else record
-        return record.get(self.field, default)
+        if self.field is None:
+            # The hot path (windows): one dict lookup instead of MutableMapping's try/except.
+            return self.table.data.get(self.prefix + key, default)
+        record = self._records.open(key, create=False)
+        return default if record is None else record.get(self.field, default)
 
     def __getitem__(self, key: str) -> Any:
         value = self.get(key, _MISSING)
@@ -54,28 +55,22 @@ class StateView(MutableMapping[str, Any]):
         return value
 
     def __setitem__(self, key: str, value: Any) -> None:
-        data, full = self.table.data, self.prefix + key
         if self.field is None:
-            data[full] = value
+            self.table.data[self.prefix + key] = value
         else:
-            data[full] = {**(data.get(full) or {}), self.field: value}
+            self._records.open(key, create=True)[self.field] = value
         self._keys.add(key)
-        self._dirty.add(key)
+        self._records.dirty.add(key)
 
     def __delitem__(self, key: str) -> None:
-        data, full = self.table.data, self.prefix + key
         if key not in self._keys:
             raise KeyError(key)
         if self.field is None:
-            del data[full]
+            del self.table.data[self.prefix + key]
         else:
-            rest = {k: v for k, v in data[full].items() if k != self.field}
-            if rest:
-                data[full] = rest
-            else:
-                del data[full]
+            del self._records.open(key, create=False)[self.field]
         self._keys.discard(key)
-        self._dirty.add(key)
+        self._records.dirty.add(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._keys))
@@ -86,13 +81,45 @@ class StateView(MutableMapping[str, Any]):
     def __contains__(self, key: object) -> bool:
         return key in self._keys
 
-    def reindex(self) -> None:
-        """Learn the keys again from the table, after Faust restored it from its changelog."""
-        cut, field = len(self.prefix), self.field
-        self._keys = {
-            key[cut:] for key, record in self.table.data.items()
-            if key.startswith(self.prefix) and (field is None or field in record)
-        }
+
+class _Records:
+    """The records under one prefix: which changed since the last flush and, for
+    records with fields, the ones decoded since then.
+
+    Records with fields (a series' detector and alert state) rest in the table as
+    their JSON bytes, as they go to the changelog: a series is touched once per
+    window, and as bytes its state takes about a third of the memory it takes as
+    Python objects. They are decoded when first read after a flush, and encoded
+    again at the flush if they changed.
+    """
+
+    def __init__(self, table: faust.Table, prefix: str, packed: bool) -> None:
+        self.table, self.prefix, self.packed = table, prefix, packed
+        self.dirty: set[str] = set()
+        self.decoded: dict[str, dict[str, Any]] = {}
+
+    def open(self, key: str, *, create: bool) -> dict[str, Any] | None:
+        record = self.decoded.get(key)
+        if record is None:
+            stored = self.table.data.get(self.prefix + key)
+            if stored is None:
+                if not create:
+                    return None
+                record = {}
+            else:
+                record = orjson.loads(stored) if isinstance(stored, bytes) else stored
+            self.decoded[key] = record
+        return record
+
+    def pack(self, key: str) -> bytes | None:
+        """The record as it rests from now on (None: deleted), after a change."""
+        record = self.decoded.get(key)
+        full = self.prefix + key
+        if not record:
+            self.table.data.pop(full, None)
+            return None
+        packed = self.table.data[full] = orjson.dumps(record)
+        return packed
 
 
 _MISSING = object()
@@ -102,8 +129,9 @@ class StateTable:
     """One Faust table holding several kinds of state, flushed in a fixed order.
 
     ``layout`` maps each key prefix, in flush order, to the fields of its records
-    (``()`` when the record is the value itself). The prefix whose record marks work
-    as done (kohta's windows) comes last.
+    (``()`` when the record is the value itself; records with fields rest packed, see
+    :class:`_Records`). The prefix whose record marks work as done (kohta's windows)
+    comes last.
     """
 
     def __init__(
@@ -111,31 +139,58 @@ class StateTable:
     ) -> None:
         self.table = table
         self.partition_of = partition_of
-        self._dirty: dict[str, set[str]] = {prefix: set() for prefix in layout}
+        self._records = {prefix: _Records(table, prefix, packed=bool(fields)) for prefix, fields in layout.items()}
         self._views: dict[tuple[str, str | None], StateView] = {}
         for prefix, fields in layout.items():
             for field in fields or (None,):
-                self._views[prefix, field] = StateView(table, prefix, field, self._dirty[prefix])
+                self._views[prefix, field] = StateView(table, prefix, field, self._records[prefix])
 
     def view(self, prefix: str, field: str | None = None) -> StateView:
         return self._views[prefix, field]
 
     def reindex(self) -> None:
-        """Call from the table's ``on_recover`` callback, before anything reads the views."""
-        for view in self._views.values():
-            view.reindex()
+        """Call from the table's ``on_recover`` callback, before anything reads the views:
+        learns the keys Faust restored, and packs the records it restored as objects."""
+        data = self.table.data
+        keys: dict[tuple[str, str | None], set[str]] = {view: set() for view in self._views}
+        for full in list(data.keys()):
+            for prefix, records in self._records.items():
+                if not full.startswith(prefix):
+                    continue
+                key = full[len(prefix):]
+                if not records.packed:
+                    keys[prefix, None].add(key)
+                    break
+                record = data[full]
+                if not isinstance(record, bytes):
+                    data[full] = orjson.dumps(record)
+                else:
+                    record = orjson.loads(record)
+                for field in record:
+                    if (prefix, field) in keys:
+                        keys[prefix, field].add(key)
+                break
+        for name, view in self._views.items():
+            view._keys = keys[name]
+        for records in self._records.values():
+            records.decoded.clear()
 
     def flush(self) -> int:
         """Send every record changed since the last flush to the changelog; returns how many."""
         data, sent = self.table.data, 0
-        for prefix, dirty in self._dirty.items():
-            for key in dirty:
+        for prefix, records in self._records.items():
+            for key in records.dirty:
                 full = prefix + key
-                value = data.get(full)
+                if records.packed:
+                    value = records.pack(key)
+                    serializer = "raw"
+                else:
+                    value, serializer = data.get(full), None
                 if value is None:
                     self.table.send_changelog(self.partition_of(key), full, None, value_serializer="raw")
                 else:
-                    self.table.send_changelog(self.partition_of(key), full, value)
+                    self.table.send_changelog(self.partition_of(key), full, value, value_serializer=serializer)
                 sent += 1
-            dirty.clear()
+            records.dirty.clear()
+            records.decoded.clear()
         return sent

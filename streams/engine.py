@@ -111,6 +111,8 @@ class Engine:
         """Drop caches of a partition this worker no longer owns."""
         for channel in self.channels_of(partition):
             self._seen.pop(channel, None)
+        for series_id in [s for s in self.judge.open_alerts if self.owner(s.split("/", 1)[0]) == partition]:
+            del self.judge.open_alerts[series_id]
         self.clocks.forget(partition)
         self._closed_through.pop(partition, None)
 
@@ -263,3 +265,5 @@ class Engine:
             state = self.alerts.get(command.series) or new_alert_state()
             state["sensitivity"] = command.adjust(state.get("sensitivity", 1.0))
             self.alerts[command.series] = state
+            if command.series in self.judge.open_alerts:
+                self.judge.open_alerts[command.series] = state

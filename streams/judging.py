@@ -35,6 +35,10 @@ class SeriesJudge:
         self.detectors, self.alerts = detectors, alerts
         self.size = size
         self._policies = {name: self._policy_for(spec) for name, spec in book.specs.items()}
+        # Series id -> alert state, for the series with an open alert only: what the
+        # open-alert gauges are counted from on every tick, without reading every
+        # series' state. Derived; rebuilt by reindex_open_alerts after a restore.
+        self.open_alerts: dict[str, dict[str, Any]] = {}
 
     def judge(
         self, window: ClosedWindow, key: str, counts: list[float], suppressed: bool
@@ -70,7 +74,20 @@ class SeriesJudge:
         )
         records = self._policies[metric].step(state, result)
         self.alerts[series.id] = state
+        self._note_open(series.id, state)
         return result, records
+
+    def _note_open(self, series_id: str, state: dict[str, Any]) -> None:
+        if any((state.get(kind) or {}).get("open") for kind in ("anomaly", "target")):
+            self.open_alerts[series_id] = state
+        else:
+            self.open_alerts.pop(series_id, None)
+
+    def reindex_open_alerts(self) -> None:
+        """Find the open alerts in every series' state (after the state was restored)."""
+        self.open_alerts = {}
+        for series_id in self.alerts:
+            self._note_open(series_id, self.alerts[series_id])
 
     def _pooled(
         self, state: dict[str, Any], metric: str, key: str, counts: list[float], start: float

@@ -173,7 +173,7 @@ class Processor:
             if isinstance(payload, internal.Tick):
                 await self._emit(self.engine.close_due(message.partition, wall_now), wall_now)
                 self._record_partition(message.partition, wall_now)
-                self.telemetry.record_open_alerts(self.engine.alerts.values())
+                self.telemetry.record_open_alerts(self.engine.judge.open_alerts.values())
                 return None
             return Parcel(message.partition, payload.origin, payload.events, None, wall_now, message)
         decoded = decode_message(message.value, now=wall_now, **self._limits)
@@ -279,7 +279,7 @@ class Processor:
                 key=record["series"].encode(), value=orjson.dumps(record), partition=0
             ))
         if outcome.alerts:
-            self.telemetry.record_open_alerts(self.engine.alerts.values())
+            self.telemetry.record_open_alerts(self.engine.judge.open_alerts.values())
 
     async def handle_control(self, message: Message) -> None:
         """A command from the control topic, validated, then sent to its channel's partition."""

@@ -428,3 +428,24 @@ def test_absorbing_a_batch_of_messages_equals_absorbing_them_one_by_one():
     assert len(single.duplicates) == 1 and len(single.replayed) == 1
     assert (batched.windows, batched.detectors, batched.alerts) == (
         one_by_one.windows, one_by_one.detectors, one_by_one.alerts)
+
+
+def test_open_alerts_are_indexed_as_they_open_and_resolve_and_rebuilt_from_state():
+    settings = make_settings(partitions=1)
+    engine = make_engine(settings)
+    rng = random.Random(9)
+    rates = [30.0] * 30 + [2.0] * 3 + [30.0] * 6
+    opened_during_drop = None
+    for index, lam in enumerate(rates):
+        events = window_events(rng, "chat", index, poisson(rng, lam))
+        feed(engine, 0, [events, [TouchpointEvent(f"tick-{index}", (index + 1) * SIZE + 1, "phone", "x")]])
+        if index == 32:
+            opened_during_drop = orjson.loads(orjson.dumps(engine.judge.open_alerts))  # a copy
+    assert "chat/contact_volume" in opened_during_drop
+    assert engine.judge.open_alerts == {}  # resolved after the drop
+    engine.judge.open_alerts = {"stale": {}}
+    engine.judge.reindex_open_alerts()
+    assert engine.judge.open_alerts == {}
+    engine.alerts["chat/contact_volume"] = opened_during_drop["chat/contact_volume"]
+    engine.judge.reindex_open_alerts()
+    assert list(engine.judge.open_alerts) == ["chat/contact_volume"]
