@@ -67,7 +67,8 @@ class SerializingTable:
 
     def send_changelog(self, partition: int, key: str, value: Any, value_serializer: str | None = None) -> None:
         self.records += 1
-        self.bytes += len(orjson.dumps(key)) + (0 if value is None else len(orjson.dumps(value)))
+        raw = value if value is None or value_serializer == "raw" else orjson.dumps(value)
+        self.bytes += len(orjson.dumps(key)) + (0 if raw is None else len(raw))
 
 
 def build(partitions: int) -> Processor:
