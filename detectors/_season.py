@@ -108,6 +108,11 @@ class Profile:
         curvature = (1.0 - f) * (vm - 2.0 * v0 + v1) + f * (v0 - 2.0 * v1 + v2)
         return line - curvature * (1.0 / 12.0 + 0.5 * f * (1.0 - f))
 
+    def mean(self) -> float:
+        """The mean of the learned buckets (0 before any): the profile's average hour."""
+        learned = [v for v, w in zip(self.values, self.weights) if w]
+        return sum(learned) / len(learned) if learned else 0.0
+
     def weight(self, loc: tuple) -> float:
         """How much has been learned where the curve is read (0 where it is borrowed)."""
         _, b0, b1, _, f = loc
