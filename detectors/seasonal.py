@@ -8,7 +8,7 @@ from typing import NamedTuple
 from river import base
 
 from detectors._season import (PROFILES, LocalClock, Profile, check_observation, sampling,
-                               skew_y, skew_z, zero_count_z)
+                               log_p_z, skew_y, skew_z, zero_count_log_p, zero_count_z)
 from detectors._stats import EWMeanVar
 from detectors.drift import DriftTest
 from detectors.level import _clipped_second_moment
@@ -47,6 +47,7 @@ class _Window(NamedTuple):
     gamma: float = 0.0  # skewness
     young: bool = False  # the profile is still being learned here
     z: float = 0.0
+    silence: float = 0.0  # count of 0: log of its probability
 
 
 class SeasonalDetector(base.Base):
@@ -185,6 +186,7 @@ class SeasonalDetector(base.Base):
         self._unit_var = EWMeanVar(1.0 / variance_memory)  # nps/mean: variance of one answer
         self._excess = EWMeanVar(1.0 / variance_memory)  # model error beyond sampling
         self._learned = 0
+        self._silence = 0.0  # log-probability of the zero counts since the last event
         self._clip = min(_LEARN_CLIP, threshold)
         self._clip_scale = 1.0 / _clipped_second_moment(self._clip)
         self._relearn_silence = bad_direction == "up" if relearn_silence is None else relearn_silence
@@ -273,15 +275,21 @@ class SeasonalDetector(base.Base):
         sd = math.sqrt(var)
         gamma = skew * (s2 / var) ** 1.5  # model error is symmetric: it dilutes the skew
         z = skew_z((x - e) / sd, gamma)
+        silence = 0.0
         if self._count and x == 0:
-            z = min(z, zero_count_z(e, (var - s2) / g if g > 0 else 0.0))
+            silence = zero_count_log_p(e, (var - s2) / g if g > 0 else 0.0)
+            # Silence adds up: the probability of every zero since the last event. It
+            # is the p-value of how long the channel has been silent, so one test per
+            # window, as for a single zero; 0 where 10 are expected is p = 5e-5, twice
+            # in a row p = 2e-9.
+            z = min(z, log_p_z(self._silence + silence))
         elif x == 0 and n and e > 0 and self.kind in ("ratio", "share"):
             # None of n: the same exact zero rule, in counts of successes (e·n expected,
             # the model's additive error on p scaled to relative error on e).
             z = min(z, zero_count_z(e * n, max(var - s2, 0.0) / (e * e)))
         if (x - e) * z < 0:  # the skew moves the median off the mean; so close is nothing
             z = 0.0
-        result = _Window(loc, m, e, s2, g, sd, gamma, young, z)
+        result = _Window(loc, m, e, s2, g, sd, gamma, young, z, silence)
         self._cache = (key, result)
         return result
 
@@ -308,7 +316,8 @@ class SeasonalDetector(base.Base):
                 self._unit_var.update(n * se * se)
             self._learned = 1
             return
-        loc, m, e, s2, g, sd, gamma, young, z = a
+        loc, m, e, s2, g, sd, gamma, young, z, silence = a
+        self._silence = self._silence + silence if self._count and x == 0 else 0.0
         judged = self._learned >= self.warmup
         if self._drift is not None and n >= self.min_n and not (judged and abs(z) >= self.threshold):
             # Out-of-band windows are the per-window test's: an outage must neither pump
@@ -366,6 +375,7 @@ class SeasonalDetector(base.Base):
         total, xs, ms = self._run
         if self._count and xs == 0.0 and not self._relearn_silence:
             return  # an outage is not a new normal: keep alerting until traffic is back
+        self._silence = 0.0  # a silence relearned is the new normal
         # Never learning outliers would never adapt either (river#948): a long enough
         # run in one direction is the new level, relative to the profile.
         if not self._count:
@@ -400,6 +410,7 @@ class SeasonalDetector(base.Base):
             "excess": self._excess.to_list(),
             "run": [self._run_dir, self._run_len, self._run],
             "drift": None if self._drift is None else self._drift.to_list(),
+            "silence": self._silence,
         }
 
     @classmethod
@@ -415,6 +426,7 @@ class SeasonalDetector(base.Base):
         det._excess.load(state["excess"])
         det._run_dir, det._run_len, run = state["run"]
         det._run = list(run)
+        det._silence = state.get("silence", 0.0)
         if det._drift is not None and state.get("drift") is not None:
             det._drift.load(state["drift"])
         return det

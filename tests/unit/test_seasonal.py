@@ -221,6 +221,22 @@ def test_zero_where_almost_nothing_is_expected_is_normal():
     assert not det.score_one(0, t=14 * DAY + 12 * HOUR).is_anomaly  # P(0 | ~2.5) is 8 %
 
 
+def test_silence_adds_up_window_by_window():
+    # A quiet hour with ~7 events a window: one zero happens (p = 1e-3), two in a row
+    # do not (p = 1e-6), and the run stays anomalous until an event arrives.
+    det = SeasonalDetector(kind="count")
+    feed(det, count_rows(np.random.default_rng(8), windows(14), 70.0))
+    night = 14 * DAY + 4 * HOUR
+    assert 5 < det.score_one(0, t=night).expected < 10
+    flags = [v.is_anomaly for v in feed(det, [(night + k * MINUTE, 0, None, None) for k in range(10)])]
+    assert flags == [False] + [True] * 9
+    assert not feed(det, [(night + 10 * MINUTE, 7, None, None), (night + 11 * MINUTE, 0, None, None)])[1].is_anomaly
+    # Where ~0.35 are expected, twenty silent minutes are p = e^-7: not an outage.
+    det = SeasonalDetector(kind="count")
+    feed(det, count_rows(np.random.default_rng(3), windows(14), 3.0))
+    assert not any(v.is_anomaly for v in feed(det, [(night + k * MINUTE, 0, None, None) for k in range(20)]))
+
+
 def test_exact_zero_probability_sets_the_silence_minimum():
     assert zero_count_z(10.0, 0.0) == pytest.approx(sps.norm.ppf(math.exp(-10)))
     assert zero_count_z(10.0, 0.0) > -4 > zero_count_z(11.0, 0.0)  # threshold 4: ~10.4 expected
