@@ -146,7 +146,7 @@ class SeasonalDetector(base.Base):
         variance_memory: float = 1440,
         relearn_after: int = 30,
         relearn_silence: bool | None = None,
-        accumulate: float = 10.0,
+        accumulate: float = 11.0,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -225,15 +225,21 @@ class SeasonalDetector(base.Base):
     def _drift_inputs(self, a: _Window, n: float, y: float) -> tuple[float, float, float]:
         """The drift test's view of a window: its value on the profile's average hour, its
         variance and the variance of a window with a typical sample (model error included).
-        The deviations are not skew-corrected: their sum is what counts, and the raw
-        ones have mean 0 where a 0-or-1 count of rare events is far from normal.
 
         The value is moved by the profile's offset from its daily mean, so an hour that is
-        always higher is not read as drift, while a drift of every hour still is.
+        always higher is not read as drift, while a drift of every hour still is. The
+        deviations are not skew-corrected: their sum is what counts, and the raw ones
+        have mean 0 where a 0-or-1 count of rare events is far from normal. Nor is the
+        variance the window's own (NPS and means): a high mean of skewed values comes
+        with a high standard error, a low one with a low one, and dividing each by its
+        own would tilt the sum of deviations downwards. The learned variance of one
+        answer over ``n`` is the same for both.
         """
         typical = self._typical.mean or n
         model = max(self._excess.mean or 0.0, 0.0) * a.g
-        return y - (a.m - self._profile.mean()), a.sd * a.sd, a.s2 * n / typical + model
+        unit = self._unit_var.mean if self.kind in ("nps", "mean") else None
+        s2 = unit / n if unit else a.s2
+        return y - (a.m - self._profile.mean()), s2 + model, s2 * n / typical + model
 
     def _with_drift(self, z: float, a: _Window, obs: tuple) -> float:
         """z, or the drift test's evidence on the threshold's scale where that is larger."""

@@ -27,7 +27,7 @@ def nps_window(rng, n: int, promoters: float, detractors: float) -> tuple[float,
     return 100.0 * (p - d), 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 1e-9) / n)
 
 
-def nps_drift(seed: int, points_per_day: float, *, days_after: float = 1.0, accumulate: float = 10.0):
+def nps_drift(seed: int, points_per_day: float, *, days_after: float = 1.0, accumulate: float = 11.0):
     """Hours from the drift's start to the first anomaly (None: none), and how many anomalies.
 
     Two clean days, then answers turn into detractors linearly in time: NPS is
@@ -62,7 +62,7 @@ def test_the_same_nps_noise_without_drift_gives_no_alert_for_a_week(seed):
     assert nps_drift(seed, 0.0, days_after=5.0) == (None, 0)
 
 
-def smiley_day(seed: int, sad_from: int | None, *, accumulate: float = 10.0, days: int = 3):
+def smiley_day(seed: int, sad_from: int | None, *, accumulate: float = 11.0, days: int = 3):
     """Windows of 5 smiley answers (mean 3.2, sd 0.9) for ``days``; from window
     ``sad_from`` of the last day on, 45 % of the answers turn sad (1-2) for an hour.
     Returns the windows after the turn at which the series is anomalous."""
@@ -150,9 +150,9 @@ def test_thin_windows_count_by_their_information():
 
 def test_thresholds_share_one_false_alarm_rate():
     for delta in (0.25, 0.5, 1.0, 2.0):
-        h = _threshold_for(_run_length(10.0, 1.0), delta)
-        assert _run_length(h, delta) == pytest.approx(_run_length(10.0, 1.0), rel=1e-6)
-    assert DriftTest(shifts=(1.0,))._h == [pytest.approx(10.0)]
+        h = _threshold_for(_run_length(11.0, 1.0), delta)
+        assert _run_length(h, delta) == pytest.approx(_run_length(11.0, 1.0), rel=1e-6)
+    assert DriftTest(shifts=(1.0,))._h == [pytest.approx(11.0)]
     # On N(0, 1) noise of typical windows: no alarm in 20 000 windows (the rate is ~1e-5).
     rng = random.Random(7)
     test = DriftTest()
