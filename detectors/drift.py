@@ -4,8 +4,8 @@ The seasonal detector's short-term level follows a series within half an hour, s
 a shift that is small next to one window's sampling error (a store region's
 smileys turning sad on 5 answers a window) or that creeps in over days (an NPS
 losing half a point an hour) is absorbed before any single window looks odd. This
-test keeps its own long-run baseline, learned slowly and frozen while evidence
-builds, and adds up the log-likelihood ratio of "shifted by ``delta`` typical
+test keeps its own long-run baseline, learned slowly and not from windows while
+they build evidence, and adds up the log-likelihood ratio of "shifted by ``delta`` typical
 standard errors" against "on the baseline", window by window (Page's CUSUM). A
 window counts by its information: a window with a quarter of the typical sample
 size moves the sums a quarter as much.
@@ -30,7 +30,7 @@ _HOLD = 0.5
 
 
 class DriftTest(base.Base):
-    """Two-sided CUSUMs, one per reference shift, against a slow, freezable baseline.
+    """Two-sided CUSUMs, one per reference shift, against a slow baseline.
 
     Feed each judged window's value ``y`` with its variance ``var`` and the variance
     ``typical_var`` of a window with a typical sample (both including model error).
