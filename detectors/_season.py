@@ -108,6 +108,11 @@ class Profile:
         curvature = (1.0 - f) * (vm - 2.0 * v0 + v1) + f * (v0 - 2.0 * v1 + v2)
         return line - curvature * (1.0 / 12.0 + 0.5 * f * (1.0 - f))
 
+    def mean(self) -> float:
+        """The mean of the learned buckets (0 before any): the profile's average hour."""
+        learned = [v for v, w in zip(self.values, self.weights) if w]
+        return sum(learned) / len(learned) if learned else 0.0
+
     def weight(self, loc: tuple) -> float:
         """How much has been learned where the curve is read (0 where it is borrowed)."""
         _, b0, b1, _, f = loc
@@ -168,10 +173,18 @@ def zero_count_z(expected: float, overdispersion: float) -> float:
     where 20 were expected is 5.2 sigma-equivalent, while the normal approximation
     calls it 3.9 and would let a dead channel pass at a quiet hour.
     """
+    return log_p_z(zero_count_log_p(expected, overdispersion))
+
+
+def zero_count_log_p(expected: float, overdispersion: float) -> float:
+    """Log of the negative-binomial (Poisson when κ = 0) probability of a count of 0."""
     if overdispersion * expected > 1e-9:
-        log_p = -math.log1p(overdispersion * expected) / overdispersion
-    else:
-        log_p = -expected  # Poisson
+        return -math.log1p(overdispersion * expected) / overdispersion
+    return -expected
+
+
+def log_p_z(log_p: float) -> float:
+    """The (negative) normal-equivalent z of a lower-tail probability given by its log."""
     if log_p < -700.0:
         return -_Z_LIMIT
     return max(_NORMAL.inv_cdf(math.exp(log_p)), -_Z_LIMIT) if log_p < 0.0 else 0.0

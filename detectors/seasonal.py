@@ -8,8 +8,9 @@ from typing import NamedTuple
 from river import base
 
 from detectors._season import (PROFILES, LocalClock, Profile, check_observation, sampling,
-                               skew_y, skew_z, zero_count_z)
+                               log_p_z, skew_y, skew_z, zero_count_log_p, zero_count_z)
 from detectors._stats import EWMeanVar
+from detectors.drift import DriftTest
 from detectors.level import _clipped_second_moment
 from detectors.verdict import Verdict
 from detectors._params import params_of
@@ -29,10 +30,6 @@ _PRIOR_WINDOWS = 30.0
 # In-band values are learned clipped at this many standard errors (see level.py).
 _LEARN_CLIP = 2.0
 _NO_DATA = Verdict(0.0, False, None, None, None, None, None, 0.0)
-# CUSUM: z beyond this slack accumulates; the sum is capped at this many times
-# ``accumulate`` so that it fades within a few windows after a long shift.
-_SLACK = 1.0
-_EVIDENCE_CAP = 1.5
 # Where values can lie; the band is clipped to it.
 _RANGE = {"count": (0.0, math.inf), "ratio": (0.0, math.inf), "share": (0.0, 1.0),
           "nps": (-100.0, 100.0), "mean": (-math.inf, math.inf)}
@@ -50,6 +47,7 @@ class _Window(NamedTuple):
     gamma: float = 0.0  # skewness
     young: bool = False  # the profile is still being learned here
     z: float = 0.0
+    silence: float = 0.0  # count of 0: log of its probability
 
 
 class SeasonalDetector(base.Base):
@@ -148,7 +146,7 @@ class SeasonalDetector(base.Base):
         variance_memory: float = 1440,
         relearn_after: int = 30,
         relearn_silence: bool | None = None,
-        accumulate: float = 8.0,
+        accumulate: float = 11.0,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -160,8 +158,8 @@ class SeasonalDetector(base.Base):
             value = locals()[name]
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
-        if warmup < 0 or relearn_after < 1 or not min_n >= 0:
-            raise ValueError("warmup and min_n must be >= 0 and relearn_after >= 1")
+        if warmup < 0 or relearn_after < 1 or not min_n >= 0 or not accumulate >= 0:
+            raise ValueError("warmup, min_n and accumulate must be >= 0 and relearn_after >= 1")
         self.kind = kind
         self.threshold = threshold
         self.warmup = warmup
@@ -188,11 +186,13 @@ class SeasonalDetector(base.Base):
         self._unit_var = EWMeanVar(1.0 / variance_memory)  # nps/mean: variance of one answer
         self._excess = EWMeanVar(1.0 / variance_memory)  # model error beyond sampling
         self._learned = 0
+        self._silence = 0.0  # log-probability of the zero counts since the last event
         self._clip = min(_LEARN_CLIP, threshold)
         self._clip_scale = 1.0 / _clipped_second_moment(self._clip)
         self._relearn_silence = bad_direction == "up" if relearn_silence is None else relearn_silence
         self._cache: tuple | None = None  # score_one's work, reused by learn_one
-        self._evidence = [0.0, 0.0]  # CUSUM of z beyond _SLACK, upwards and downwards
+        # Sampled kinds: small, persistent shifts against a slow baseline (CUSUM).
+        self._drift = DriftTest(threshold=accumulate) if accumulate and not self._count else None
         self._reset_run()
 
     @property
@@ -218,33 +218,36 @@ class SeasonalDetector(base.Base):
         if self._learned < self.warmup or (not self._count and n < self.min_n):
             return Verdict(0.0, False, e, lower, upper, None, None, 0.0)
         return Verdict.from_z(
-            self._with_evidence(z), threshold=self.threshold, bad_direction=self.bad_direction,
+            self._with_drift(z, a, obs), threshold=self.threshold, bad_direction=self.bad_direction,
             expected=e, lower=lower, upper=upper,
         )
 
-    def _next_evidence(self, z: float) -> tuple[float, float]:
-        """The CUSUM after a window with this z: small deviations that persist add up.
+    def _drift_inputs(self, a: _Window, n: float, y: float) -> tuple[float, float, float]:
+        """The drift test's view of a window: its value on the profile's average hour, its
+        variance and the variance of a window with a typical sample (model error included).
 
-        A shift of 2.5 standard errors per window never crosses a threshold of 4, yet
-        six such windows in a row are no accident (a store region's smileys turning
-        sad, 7 answers a minute). Each side grows by ``z - _SLACK`` and halves on a
-        window that does not lean its way, so it fades quickly once the shift ends.
+        The value is moved by the profile's offset from its daily mean, so an hour that is
+        always higher is not read as drift, while a drift of every hour still is. The
+        deviations are not skew-corrected: their sum is what counts, and the raw ones
+        have mean 0 where a 0-or-1 count of rare events is far from normal. Nor is the
+        variance the window's own (NPS and means): a high mean of skewed values comes
+        with a high standard error, a low one with a low one, and dividing each by its
+        own would tilt the sum of deviations downwards. The learned variance of one
+        answer over ``n`` is the same for both.
         """
-        up, down = self._evidence
-        up = up + z - _SLACK if z > 0 else up * 0.5
-        down = down - z - _SLACK if z < 0 else down * 0.5
-        cap = _EVIDENCE_CAP * self.accumulate
-        return min(max(up, 0.0), cap), min(max(down, 0.0), cap)
+        typical = self._typical.mean or n
+        model = max(self._excess.mean or 0.0, 0.0) * a.g
+        unit = self._unit_var.mean if self.kind in ("nps", "mean") else None
+        s2 = unit / n if unit else a.s2
+        return y - (a.m - self._profile.mean()), s2 + model, s2 * n / typical + model
 
-    def _with_evidence(self, z: float) -> float:
-        """z, or the accumulated evidence on the threshold's scale where that is larger."""
-        if not self.accumulate:
+    def _with_drift(self, z: float, a: _Window, obs: tuple) -> float:
+        """z, or the drift test's evidence on the threshold's scale where that is larger."""
+        if self._drift is None:
             return z
-        up, down = self._next_evidence(z)
-        if up >= self.accumulate and up / self.accumulate * self.threshold > z:
-            return up / self.accumulate * self.threshold
-        if down >= self.accumulate and -down / self.accumulate * self.threshold < z:
-            return -down / self.accumulate * self.threshold
+        evidence = self._drift.evidence(*self._drift_inputs(a, obs[1], obs[0]))
+        if abs(evidence) * self.threshold > abs(z):
+            return evidence * self.threshold
         return z
 
     def _assess(self, t: float, obs: tuple | None) -> _Window | None:
@@ -278,15 +281,21 @@ class SeasonalDetector(base.Base):
         sd = math.sqrt(var)
         gamma = skew * (s2 / var) ** 1.5  # model error is symmetric: it dilutes the skew
         z = skew_z((x - e) / sd, gamma)
+        silence = 0.0
         if self._count and x == 0:
-            z = min(z, zero_count_z(e, (var - s2) / g if g > 0 else 0.0))
+            silence = zero_count_log_p(e, (var - s2) / g if g > 0 else 0.0)
+            # Silence adds up: the probability of every zero since the last event. It
+            # is the p-value of how long the channel has been silent, so one test per
+            # window, as for a single zero; 0 where 10 are expected is p = 5e-5, twice
+            # in a row p = 2e-9.
+            z = min(z, log_p_z(self._silence + silence))
         elif x == 0 and n and e > 0 and self.kind in ("ratio", "share"):
             # None of n: the same exact zero rule, in counts of successes (e·n expected,
             # the model's additive error on p scaled to relative error on e).
             z = min(z, zero_count_z(e * n, max(var - s2, 0.0) / (e * e)))
         if (x - e) * z < 0:  # the skew moves the median off the mean; so close is nothing
             z = 0.0
-        result = _Window(loc, m, e, s2, g, sd, gamma, young, z)
+        result = _Window(loc, m, e, s2, g, sd, gamma, young, z, silence)
         self._cache = (key, result)
         return result
 
@@ -313,9 +322,14 @@ class SeasonalDetector(base.Base):
                 self._unit_var.update(n * se * se)
             self._learned = 1
             return
-        loc, m, e, s2, g, sd, gamma, young, z = a
-        if self.accumulate and self._learned >= self.warmup and (self._count or n >= self.min_n):
-            self._evidence = list(self._next_evidence(z))
+        loc, m, e, s2, g, sd, gamma, young, z, silence = a
+        self._silence = self._silence + silence if self._count and x == 0 else 0.0
+        judged = self._learned >= self.warmup
+        if self._drift is not None and n >= self.min_n and not (judged and abs(z) >= self.threshold):
+            # Out-of-band windows are the per-window test's: an outage must neither pump
+            # the sums nor become the long-run baseline.
+            info_w = min(1.0, n / self._typical.mean) if self._typical.mean else 1.0
+            self._drift.learn(*self._drift_inputs(a, n, x), info_w)
         typical = self._typical.mean
         amount = max(m, 0.0) if self._count else n
         info = min(1.0, amount / typical) if typical else 1.0  # vs a typical window
@@ -328,14 +342,6 @@ class SeasonalDetector(base.Base):
             # Hysteresis: inside a run, half the threshold keeps it going (see level.py).
             if abs(z) >= (self.threshold / 2 if direction == self._run_dir else self.threshold):
                 self._extend_run(x, m, info, direction, loc[1:3])
-                return
-            # Evidence building up on this side: the window is suspect, so it is not
-            # learned; once the evidence alarms, it counts toward relearning the level
-            # like any out-of-band window (a real, lasting shift is still adopted).
-            leaning = self._evidence[0 if direction == "up" else 1]
-            if self.accumulate and leaning >= self.accumulate / 3:
-                if leaning >= self.accumulate:
-                    self._extend_run(x, m, info, direction, loc[1:3])
                 return
             if info >= 0.5:  # a thin window is in band because it says little
                 self._reset_run()
@@ -375,10 +381,13 @@ class SeasonalDetector(base.Base):
         total, xs, ms = self._run
         if self._count and xs == 0.0 and not self._relearn_silence:
             return  # an outage is not a new normal: keep alerting until traffic is back
+        self._silence = 0.0  # a silence relearned is the new normal
         # Never learning outliers would never adapt either (river#948): a long enough
         # run in one direction is the new level, relative to the profile.
         if not self._count:
             self._level.mean = (xs - ms) / total
+            if self._drift is not None:  # the drift test measures against the new normal too
+                self._drift.rebase(self._level.mean + self._profile.mean(), total)
         elif ms / total >= _COUNT_RELEARN_MIN:
             self._level.mean = xs / ms
         else:  # traffic where the profile has ~none: it belongs to this hour
@@ -386,7 +395,6 @@ class SeasonalDetector(base.Base):
                 self._profile.values[b] = xs / total
                 self._profile.weights[b] = max(self._profile.weights[b], 1.0)
         self._reset_run()
-        self._evidence = [0.0, 0.0]  # the shift is the new normal: its evidence is spent
 
     def _reset_run(self) -> None:
         self._run_dir: str | None = None
@@ -407,7 +415,8 @@ class SeasonalDetector(base.Base):
             "unit_var": self._unit_var.to_list(),
             "excess": self._excess.to_list(),
             "run": [self._run_dir, self._run_len, self._run],
-            "evidence": self._evidence,
+            "drift": None if self._drift is None else self._drift.to_list(),
+            "silence": self._silence,
         }
 
     @classmethod
@@ -423,5 +432,7 @@ class SeasonalDetector(base.Base):
         det._excess.load(state["excess"])
         det._run_dir, det._run_len, run = state["run"]
         det._run = list(run)
-        det._evidence = list(state.get("evidence", (0.0, 0.0)))
+        det._silence = state.get("silence", 0.0)
+        if det._drift is not None and state.get("drift") is not None:
+            det._drift.load(state["drift"])
         return det

@@ -85,8 +85,9 @@ def new_alert_state() -> dict[str, Any]:
 class AlertPolicy:
     """Decides, window by window, when a series' alert opens, changes and resolves.
 
-    An anomaly alert opens after ``open_after`` anomalous windows in a row and
-    resolves after ``resolve_after`` normal ones; after a resolve the series stays
+    An anomaly alert opens after ``open_after`` anomalous windows in a row, or at
+    once on a critical one (``|z| >= 2 * threshold``, unless ``critical_at_once``
+    is off), and resolves after ``resolve_after`` normal ones; after a resolve the series stays
     quiet for ``cooldown_windows``. While open, a change of severity sends an
     ``update`` with the same id. A ``target`` breach (value over the rolling span
     outside the objective) is tracked the same way as its own alert kind.
@@ -116,8 +117,10 @@ class AlertPolicy:
         threshold: float = 4.0,
         target: TargetRule | None = None,
         resolve_ratio: float = 0.5,
+        critical_at_once: bool = True,
     ) -> None:
         self.resolve_ratio = resolve_ratio
+        self.critical_at_once = critical_at_once
         self.open_after = open_after
         self.resolve_after = resolve_after
         self.cooldown_windows = cooldown_windows
@@ -133,13 +136,17 @@ class AlertPolicy:
         if verdict is not None:
             bar = self.threshold * state.get("sensitivity", 1.0)
             opened = state["anomaly"]["open"]
+            at_once = False
             if opened is None:
                 anomalous = verdict.is_anomaly and abs(verdict.z) >= bar
+                # Persistence filters windows at the edge of the band, where a model's
+                # small errors live; twice the bar is no edge case, so it opens at once.
+                at_once = anomalous and self.critical_at_once and abs(verdict.z) >= 2.0 * bar
             else:
                 # Hysteresis: an open alert stays open while the deviation holds at half
                 # the bar in its direction, so one window near the edge does not resolve it.
                 anomalous = verdict.direction == opened["direction"] and abs(verdict.z) >= bar * self.resolve_ratio
-            records += self._advance(state["anomaly"], "anomaly", anomalous, result, verdict.direction)
+            records += self._advance(state["anomaly"], "anomaly", anomalous, result, verdict.direction, at_once)
         if self.target is not None and result.target_observed is not None:
             # Opening needs the breach to stand clear of sampling error; once open, the
             # alert holds until the value itself meets the objective again.
@@ -149,7 +156,8 @@ class AlertPolicy:
         return records
 
     def _advance(
-        self, track: dict[str, Any], kind: str, bad: bool, result: WindowResult, direction: str | None
+        self, track: dict[str, Any], kind: str, bad: bool, result: WindowResult, direction: str | None,
+        at_once: bool = False,
     ) -> list[dict[str, Any]]:
         if bad:
             track["calm"] = 0
@@ -160,7 +168,7 @@ class AlertPolicy:
             if track["streak"] == 0:
                 track["streak_start"] = result.start
             track["streak"] += 1
-            if track["streak"] < self.open_after:
+            if track["streak"] < self.open_after and not at_once:
                 return []
             track["open"] = self._record(kind, "open", result, track["streak_start"], result.end, direction)
             return [track["open"]]

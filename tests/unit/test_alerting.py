@@ -23,6 +23,11 @@ FINE = Verdict(
     score=4.0, is_anomaly=False, expected=100.0, lower=60.0, upper=140.0,
     direction="up", severity=None, z=0.2,
 )
+# Beyond the threshold but not twice beyond it: needs open_after windows in a row.
+WARN = Verdict(
+    score=55.6, is_anomaly=True, expected=100.0, lower=60.0, upper=140.0,
+    direction="down", severity="warning", z=-5.0,
+)
 # Far out, but in a direction nobody cares about: not an anomaly.
 HARMLESS = Verdict(
     score=70.0, is_anomaly=False, expected=100.0, lower=60.0, upper=140.0,
@@ -59,7 +64,7 @@ def test_opens_on_first_anomalous_window_by_default():
 
 
 def test_opens_after_open_after_consecutive_anomalous_windows():
-    out = run(AlertPolicy(open_after=3), [FINE, BAD, BAD, BAD])
+    out = run(AlertPolicy(open_after=3), [FINE, WARN, WARN, WARN])
     assert out[:3] == [[], [], []]
     (record,) = out[3]
     assert record["status"] == "open"
@@ -69,7 +74,7 @@ def test_opens_after_open_after_consecutive_anomalous_windows():
 
 
 def test_interrupted_streak_starts_over():
-    out = run(AlertPolicy(open_after=2), [BAD, FINE, BAD, BAD])
+    out = run(AlertPolicy(open_after=2), [WARN, FINE, WARN, WARN])
     assert out[:3] == [[], [], []]
     (record,) = out[3]
     # The second streak began with window 2 ([120, 180)).
@@ -77,8 +82,26 @@ def test_interrupted_streak_starts_over():
 
 
 def test_harmless_direction_counts_as_calm():
-    out = run(AlertPolicy(open_after=2), [BAD, HARMLESS, BAD])
+    out = run(AlertPolicy(open_after=2), [WARN, HARMLESS, WARN])
     assert out == [[], [], []]
+
+
+def test_a_critical_window_opens_at_once_a_warning_needs_the_streak():
+    # |z| = 17.3 is more than twice the threshold: no edge case for persistence to filter.
+    (record,) = run(AlertPolicy(open_after=3), [BAD])[0]
+    assert record["status"] == "open" and record["severity"] == "critical"
+    assert run(AlertPolicy(open_after=3), [WARN, WARN]) == [[], []]
+    # A warning streak that turns critical opens then, dated from the streak's start.
+    (record,) = run(AlertPolicy(open_after=3), [WARN, BAD])[1]
+    assert record["start_epoch"] == 0.0
+    # Twice the bar, which feedback raises: at 1.5 x 4, z = -9 is critical but not at once.
+    nine = Verdict(score=69.2, is_anomaly=True, expected=100.0, lower=60.0, upper=140.0,
+                   direction="down", severity="critical", z=-9.0)
+    state = new_alert_state()
+    state["sensitivity"] = 1.5
+    assert run(AlertPolicy(open_after=3), [nine, nine], state) == [[], []]
+    # The old rule, on request.
+    assert run(AlertPolicy(open_after=3, critical_at_once=False), [BAD, BAD]) == [[], []]
 
 
 def test_no_duplicate_open_while_anomaly_persists():
@@ -146,10 +169,10 @@ def test_window_without_value_or_verdict_changes_nothing(window: WindowResult, b
 
 def test_window_without_verdict_neither_breaks_nor_extends_a_streak():
     policy, state = AlertPolicy(open_after=2), new_alert_state()
-    assert policy.step(state, result(0, BAD)) == []
+    assert policy.step(state, result(0, WARN)) == []
     assert policy.step(state, result(1, None)) == []
     # Window 2 is the second anomalous window: the alert opens, dated from window 0.
-    (record,) = policy.step(state, result(2, BAD))
+    (record,) = policy.step(state, result(2, WARN))
     assert record["start_epoch"] == 0.0
 
 
@@ -158,7 +181,7 @@ def test_window_without_verdict_neither_breaks_nor_extends_a_streak():
 
 def test_alert_id_depends_only_on_series_and_start():
     a = run(AlertPolicy(open_after=1), [BAD], first=5)[0][0]
-    b = run(AlertPolicy(open_after=3), [BAD, BAD, BAD], first=5)[2][0]
+    b = run(AlertPolicy(open_after=3), [WARN, WARN, BAD], first=5)[2][0]
     # Same series, same start (window 5), different detection time: same id.
     assert a["detected_at_epoch"] != b["detected_at_epoch"]
     assert a["alert_id"] == b["alert_id"]

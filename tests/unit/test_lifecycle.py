@@ -97,12 +97,13 @@ def test_open_after_is_per_metric_with_the_alerts_default_for_the_rest():
     feed = Feed(engine)
     assert feed.windows(WARM, contact=100, complaint=100) == []
 
-    first = feed.window(contact=10, complaint=10)  # window 6
+    # Complaints at 50 are a warning (z = -5): a critical window would open at once.
+    first = feed.window(contact=50, complaint=50)  # window 6
     assert statuses(of(first, "chat/contact_volume")) == ["open"]
     assert of(first, "chat/complaint_volume") == []  # 1 of 3
-    second = feed.window(contact=10, complaint=10)  # window 7
+    second = feed.window(contact=50, complaint=50)  # window 7
     assert second == []  # contacts already open (same severity), complaints 2 of 3
-    third = feed.window(contact=10, complaint=10)  # window 8
+    third = feed.window(contact=50, complaint=50)  # window 8
     (complaints,) = of(third, "chat/complaint_volume")
     assert complaints["status"] == "open"
     # The streak began with window 6 ([360, 420)) and was confirmed at the end of window 8.
@@ -114,7 +115,7 @@ def test_interrupted_streak_does_not_open_a_metric_needing_three():
     engine = make_engine()
     feed = Feed(engine)
     feed.windows(WARM, complaint=100)
-    out = [feed.window(complaint=n) for n in (10, 10, 100, 10, 10)]
+    out = [feed.window(complaint=n) for n in (50, 50, 100, 50, 50)]
     assert out == [[]] * 5
 
 
