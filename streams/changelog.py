@@ -113,8 +113,11 @@ class _Records:
 
     def pack(self, key: str) -> bytes | None:
         """The record as it rests from now on (None: deleted), after a change."""
-        record = self.decoded.get(key)
         full = self.prefix + key
+        record = self.decoded.get(key)
+        if record is None:  # not decoded since a restore: what is stored is current
+            stored = self.table.data.get(full)
+            return stored if stored is None or isinstance(stored, bytes) else orjson.dumps(stored)
         if not record:
             self.table.data.pop(full, None)
             return None

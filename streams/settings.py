@@ -65,8 +65,9 @@ class DetectorSettings(BaseModel):
     timezone: str = "UTC"
     min_n: int = Field(5, ge=1)
     relearn_after: int = Field(30, ge=1)
-    # Small deviations that persist add up (CUSUM, in standard errors); 0 turns it off.
-    accumulate: float = Field(12.0, ge=0)
+    # Evidence (log-likelihood ratio) at which the drift test of ratio, share, NPS and
+    # mean series alarms (detectors/drift.py); 0 turns it off.
+    accumulate: float = Field(11.0, ge=0)
     # level only
     fading_factor: float = Field(0.05, gt=0, le=1)
 
