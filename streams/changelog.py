@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 import faust
-import orjson
 
 
 class StateView(MutableMapping[str, Any]):
@@ -83,65 +82,35 @@ class StateView(MutableMapping[str, Any]):
 
 
 class _Records:
-    """The records under one prefix: which changed since the last flush and, for
-    records with fields, the ones decoded since then.
+    """The records under one prefix, and which of them changed since the last flush.
 
-    Records with fields (a series' detector and alert state) rest in the table as
-    their JSON bytes, as they go to the changelog: a series is touched once per
-    window, and as bytes its state takes about a third of the memory it takes as
-    Python objects. They are decoded when first read after a flush, and encoded
-    again at the flush if they changed.
+    (Keeping a series' record as its JSON bytes between closes was tried: Python
+    objects went from 4.9 to 2.8 KB per series by tracemalloc, but the worker's
+    resident memory per series grew, 9.2 -> 11.2 KB at 1,000 series and 8.2 -> 12.5 KB
+    at 10,000, in one run each of ``benchmarks/throughput.py --only memory``.)
     """
 
-    def __init__(self, table: faust.Table, prefix: str, packed: bool) -> None:
-        self.table, self.prefix, self.packed = table, prefix, packed
+    def __init__(self, table: faust.Table, prefix: str) -> None:
+        self.table, self.prefix = table, prefix
         self.dirty: set[str] = set()
-        self.decoded: dict[str, dict[str, Any]] = {}
 
     def open(self, key: str, *, create: bool) -> dict[str, Any] | None:
-        record = self.decoded.get(key)
-        if record is None:
-            stored = self.table.data.get(self.prefix + key)
-            if stored is None:
-                if not create:
-                    return None
-                record = {}
-            else:
-                record = orjson.loads(stored) if isinstance(stored, bytes) else stored
-            self.decoded[key] = record
-        return record
-
-    def pack(self, key: str) -> bytes | None:
-        """The record as it rests from now on (None: deleted), after a change."""
         full = self.prefix + key
-        record = self.decoded.get(key)
-        if record is None:  # not decoded since a restore: what is stored is current
-            stored = self.table.data.get(full)
-            return stored if stored is None or isinstance(stored, bytes) else _pack(stored)
-        if not record:
-            self.table.data.pop(full, None)
-            return None
-        packed = self.table.data[full] = _pack(record)
-        return packed
+        record = self.table.data.get(full)
+        if record is None and create:
+            record = self.table.data[full] = {}
+        return record
 
 
 _MISSING = object()
-
-
-def _pack(record: dict[str, Any]) -> bytes:
-    # orjson returns its bytes in a buffer of about 8 KB whatever the length
-    # (tracemalloc: 8,162 B on average for 1.3-KB records); a record kept for good
-    # gets a copy of its own size.
-    return bytes(memoryview(orjson.dumps(record)))
 
 
 class StateTable:
     """One Faust table holding several kinds of state, flushed in a fixed order.
 
     ``layout`` maps each key prefix, in flush order, to the fields of its records
-    (``()`` when the record is the value itself; records with fields rest packed, see
-    :class:`_Records`). The prefix whose record marks work as done (kohta's windows)
-    comes last.
+    (``()`` when the record is the value itself). The prefix whose record marks work
+    as done (kohta's windows) comes last.
     """
 
     def __init__(
@@ -149,7 +118,7 @@ class StateTable:
     ) -> None:
         self.table = table
         self.partition_of = partition_of
-        self._records = {prefix: _Records(table, prefix, packed=bool(fields)) for prefix, fields in layout.items()}
+        self._records = {prefix: _Records(table, prefix) for prefix in layout}
         self._views: dict[tuple[str, str | None], StateView] = {}
         for prefix, fields in layout.items():
             for field in fields or (None,):
@@ -160,30 +129,22 @@ class StateTable:
 
     def reindex(self) -> None:
         """Call from the table's ``on_recover`` callback, before anything reads the views:
-        learns the keys Faust restored, and packs the records it restored as objects."""
-        data = self.table.data
+        learns the keys Faust restored."""
         keys: dict[tuple[str, str | None], set[str]] = {view: set() for view in self._views}
-        for full in list(data.keys()):
-            for prefix, records in self._records.items():
+        for full, record in self.table.data.items():
+            for prefix in self._records:
                 if not full.startswith(prefix):
                     continue
                 key = full[len(prefix):]
-                if not records.packed:
+                if (prefix, None) in keys:
                     keys[prefix, None].add(key)
-                    break
-                record = data[full]
-                if not isinstance(record, bytes):
-                    data[full] = _pack(record)
                 else:
-                    record = orjson.loads(record)
-                for field in record:
-                    if (prefix, field) in keys:
-                        keys[prefix, field].add(key)
+                    for field in record:
+                        if (prefix, field) in keys:
+                            keys[prefix, field].add(key)
                 break
         for name, view in self._views.items():
             view._keys = keys[name]
-        for records in self._records.values():
-            records.decoded.clear()
 
     def flush(self) -> int:
         """Send every record changed since the last flush to the changelog; returns how many."""
@@ -191,16 +152,12 @@ class StateTable:
         for prefix, records in self._records.items():
             for key in records.dirty:
                 full = prefix + key
-                if records.packed:
-                    value = records.pack(key)
-                    serializer = "raw"
-                else:
-                    value, serializer = data.get(full), None
-                if value is None:
+                value = data.get(full)
+                if not value:  # deleted, or a record whose last field was deleted
+                    data.pop(full, None)
                     self.table.send_changelog(self.partition_of(key), full, None, value_serializer="raw")
                 else:
-                    self.table.send_changelog(self.partition_of(key), full, value, value_serializer=serializer)
+                    self.table.send_changelog(self.partition_of(key), full, value)
                 sent += 1
             records.dirty.clear()
-            records.decoded.clear()
         return sent

@@ -1,10 +1,8 @@
-"""StateTable: one table, prefixed keys, a series' detector and alert state in one record
-(resting as JSON bytes), flushed series first and windows last, each key to its
-channel's partition."""
+"""StateTable: one table, prefixed keys, a series' detector and alert state in one record,
+flushed series first and windows last, each key to its channel's partition."""
 
 from __future__ import annotations
 
-import orjson
 import pytest
 
 from streams.changelog import StateTable
@@ -34,15 +32,14 @@ def test_detector_and_alert_state_of_a_series_are_one_record(state):
     detectors, alerts = state.view("s:", "detector"), state.view("s:", "alert")
     detectors["chat/visits"] = {"learned": 3}
     alerts["chat/visits"] = {"judged_through": 60.0}
-    assert state.flush() == 1
     record = {"detector": {"learned": 3}, "alert": {"judged_through": 60.0}}
-    # At rest and on the changelog, the record is its JSON bytes.
-    assert state.table.data == {"s:chat/visits": orjson.dumps(record)}
-    assert state.table.sent == [(0, "s:chat/visits", orjson.dumps(record))]
+    assert state.table.data == {"s:chat/visits": record}
+    assert state.flush() == 1
+    assert state.table.sent == [(0, "s:chat/visits", record)]
     assert detectors.get("chat/visits") == {"learned": 3} and alerts["chat/visits"] == {"judged_through": 60.0}
 
 
-def test_a_packed_record_read_changed_and_flushed_again_keeps_the_other_field(state):
+def test_a_record_read_changed_and_flushed_again_keeps_the_other_field(state):
     detectors, alerts = state.view("s:", "detector"), state.view("s:", "alert")
     detectors["chat/visits"], alerts["chat/visits"] = {"learned": 1}, {"calm": 0}
     state.flush()
@@ -50,7 +47,7 @@ def test_a_packed_record_read_changed_and_flushed_again_keeps_the_other_field(st
     alert["calm"] = 1
     alerts["chat/visits"] = alert
     state.flush()
-    assert orjson.loads(state.table.data["s:chat/visits"]) == {"detector": {"learned": 1}, "alert": {"calm": 1}}
+    assert state.table.data["s:chat/visits"] == {"detector": {"learned": 1}, "alert": {"calm": 1}}
     assert state.table.sent[-1][1] == "s:chat/visits" and len(state.table.sent) == 2
 
 
@@ -64,7 +61,7 @@ def test_flush_sends_series_records_before_windows_records_each_once(state):
     keys = [key for _, key, _ in state.table.sent]
     assert sorted(keys[:2]) == ["s:chat/visits", "s:phone/calls"] and keys[2:] == ["w:phone"]
     assert (1, "w:phone", {"closed_through": 2}) in state.table.sent
-    assert (0, "s:chat/visits", orjson.dumps({"alert": {"judged_through": 2}})) in state.table.sent
+    assert (0, "s:chat/visits", {"alert": {"judged_through": 2}}) in state.table.sent
     assert state.flush() == 0  # nothing changed since
 
 
@@ -85,20 +82,18 @@ def test_deleting_the_last_field_deletes_the_record_and_sends_a_tombstone(state)
     state.flush()
     del alerts["chat/visits"]
     state.flush()
-    assert state.table.data == {"s:chat/visits": orjson.dumps({"detector": {"learned": 1}})}
+    assert state.table.data == {"s:chat/visits": {"detector": {"learned": 1}}}
     del detectors["chat/visits"]
     state.flush()
     assert state.table.data == {}
     assert state.table.sent[-1] == (0, "s:chat/visits", None)
 
 
-def test_reindex_learns_the_keys_faust_restored_and_packs_their_records(state):
-    # Faust writes recovered records into the table's data directly, decoded.
+def test_reindex_learns_the_keys_faust_restored(state):
+    # Faust writes recovered records into the table's data directly.
     state.table.data.update({"w:chat": {"closed_through": 5}, "s:chat/visits": {"alert": {}},
                              "s:phone/calls": {"detector": {}, "alert": {}}})
     state.reindex()
-    assert state.table.data["s:chat/visits"] == b'{"alert":{}}'
-    assert state.table.data["w:chat"] == {"closed_through": 5}
     assert sorted(state.view("w:")) == ["chat"]
     assert sorted(state.view("s:", "alert")) == ["chat/visits", "phone/calls"]
     assert sorted(state.view("s:", "detector")) == ["phone/calls"]
