@@ -26,7 +26,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from streams.broker import EmbeddedBroker, free_port  # noqa: E402
+from streams.broker import EmbeddedBroker, free_port, terminate  # noqa: E402
 from streams.simulation import generate_events  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -142,14 +142,7 @@ def rss_kib(pid: int) -> int:
 
 
 def stop_process(process: subprocess.Popen | None, timeout: float = 15.0) -> None:
-    if process is None or process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    terminate(process, timeout)
 
 
 def python_env() -> dict[str, str]:
