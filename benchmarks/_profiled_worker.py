@@ -15,9 +15,7 @@ Environment (read here only; kohta itself knows nothing of it):
   second snapshot on, the growth since the first is written to ``OUT`` (by line and
   by allocation traceback).
 
-What-ifs (with any profiler, or ``BENCH_PROFILER=none``): ``BENCH_FETCH_MAX_WAIT_MS=N``
-makes Faust's consumer use ``fetch_max_wait_ms=N`` instead of its hard-coded 1500;
-``BENCH_NOOP_BATCH=1`` replaces the agent's batch handler by one that only counts, to
+What-if (with any profiler, or ``BENCH_PROFILER=none``): ``BENCH_NOOP_BATCH=1`` replaces the agent's batch handler by one that only counts, to
 measure what kohta's Faust wiring (tables, timer, web server, agents) costs alone.
 
 The harness strips ``KOHTA_*`` variables from the worker's environment, so it passes
@@ -114,21 +112,6 @@ def _rss_kib() -> int:
     return 0
 
 
-def _patch_fetch_wait(wait_ms: int) -> None:
-    """What-if: Faust's aiokafka driver hard-codes fetch_max_wait_ms=1500; use ``wait_ms``."""
-    import aiokafka
-
-    original = aiokafka.AIOKafkaConsumer
-
-    class Consumer(original):  # type: ignore[misc, valid-type]
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            if kwargs.get("fetch_max_wait_ms") == 1500:
-                kwargs["fetch_max_wait_ms"] = wait_ms
-            super().__init__(*args, **kwargs)
-
-    aiokafka.AIOKafkaConsumer = Consumer
-
-
 def _patch_noop_batch() -> None:
     """What-if: kohta's app, tables, timer and web server, but the agent's batch handler
     only counts (messages per topic, events as 1 per message): the cost of the wiring."""
@@ -148,8 +131,6 @@ def main() -> None:
     out = Path(sys.argv[1])
     sys.argv = [sys.argv[0], "worker", *sys.argv[2:]]
     profiler = os.environ.get("BENCH_PROFILER", "cprofile")
-    if os.environ.get("BENCH_FETCH_MAX_WAIT_MS"):
-        _patch_fetch_wait(int(os.environ["BENCH_FETCH_MAX_WAIT_MS"]))
     if os.environ.get("BENCH_NOOP_BATCH"):
         _patch_noop_batch()
     from streams.cli import cli
