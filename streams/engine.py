@@ -46,18 +46,20 @@ class Outcome:
     replayed: list[TouchpointEvent] = field(default_factory=list)
     duplicates: list[TouchpointEvent] = field(default_factory=list)
     overflow: list[TouchpointEvent] = field(default_factory=list)
-    accepted: int = 0
     accepted_by_channel: dict[str, int] = field(default_factory=dict)
     closed: list[ClosedWindow] = field(default_factory=list)
     results: list[WindowResult] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return sum(self.accepted_by_channel.values())
 
     def extend(self, other: Outcome) -> None:
         self.late += other.late
         self.replayed += other.replayed
         self.duplicates += other.duplicates
         self.overflow += other.overflow
-        self.accepted += other.accepted
         for channel, count in other.accepted_by_channel.items():
             self.accepted_by_channel[channel] = self.accepted_by_channel.get(channel, 0) + count
         self.closed += other.closed
@@ -85,8 +87,8 @@ class Engine:
         self._configured = frozenset(settings.channels)
         # Derived from the clocks, so it may be lost at any time without harm.
         self._closed_through: dict[int, int] = {}
-        # Sets over the event-id hashes each open window keeps in its stored state
-        # (see ChannelWindows.seen): a cache, rebuilt from the state after a restart.
+        # Sets over the event-id fingerprints each open window keeps in its stored
+        # state (see ChannelWindows.fingerprints): a cache, rebuilt after a restart.
         self._seen: defaultdict[str, dict[int, set[int]]] = defaultdict(dict)
 
     def owner(self, channel: str) -> int:
@@ -208,7 +210,6 @@ class Engine:
                 slot[0].add(fingerprint)
                 slot[1].append(fingerprint)
                 accepted[channel] = accepted.get(channel, 0) + 1
-        outcome.accepted = sum(accepted.values())
         for channel, windows in touched.items():
             for topic_partition, offset in absorbed[channel].items():
                 windows.mark_absorbed(topic_partition, offset)
@@ -265,5 +266,3 @@ class Engine:
             state = self.alerts.get(command.series) or new_alert_state()
             state["sensitivity"] = command.adjust(state.get("sensitivity", 1.0))
             self.alerts[command.series] = state
-            if command.series in self.judge.open_alerts:
-                self.judge.open_alerts[command.series] = state
