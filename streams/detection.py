@@ -38,7 +38,7 @@ def new_detector(spec: MetricSpec, tuning: DetectorSettings, window_seconds: flo
         timezone=tuning.timezone,
         min_n=tuning.min_n,
         relearn_after=tuning.relearn_after,
-        accumulate=tuning.accumulate,
+        accumulate=tuning.accumulate if spec.accumulate is None else spec.accumulate,
     )
 
 

@@ -76,6 +76,10 @@ class MetricSpec(BaseModel):
     unit: Literal["count", "ratio", "points", "seconds", "score", "currency"] | None = None
     target: Target | None = None
     alerting: AlertTuning | None = None
+    # Per-metric override of `detector.accumulate`. Its false-alarm rate is per judged
+    # window; a metric whose windows are pooled to `min_n` answers is judged far fewer
+    # times a day, so the same false alarms per day allow a lower threshold.
+    accumulate: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> MetricSpec:

@@ -220,3 +220,22 @@ def test_applies_to_respects_channels():
     some = MetricSpec(name="m", kind="count", where={"type": ["a"]}, channels=["web"])
     assert everywhere.applies_to("anything")
     assert some.applies_to("web") and not some.applies_to("chat")
+
+
+def test_a_metric_may_set_its_own_drift_threshold():
+    from streams.detection import new_detector
+    from streams.settings import DetectorSettings
+
+    tuning = DetectorSettings(accumulate=11.0)
+    own = MetricSpec(name="nps", kind="nps", where={"survey": ["nps"]}, accumulate=10.0)
+    default = MetricSpec(name="ces", kind="mean", field="score", where={"survey": ["ces"]})
+    assert new_detector(own, tuning, 60.0).accumulate == 10.0
+    assert new_detector(default, tuning, 60.0).accumulate == 11.0
+    assert new_detector(own.model_copy(update={"accumulate": 0.0}), tuning, 60.0)._drift is None
+    with pytest.raises(ValidationError):
+        MetricSpec(name="nps", kind="nps", where={"survey": ["nps"]}, accumulate=-1.0)
+
+
+def test_shipped_nps_metric_has_the_per_day_calibrated_drift_threshold():
+    nps = next(m for m in load_settings(DEFAULT_CONFIG).metrics if m.name == "nps")
+    assert nps.accumulate == 10.0
