@@ -1,13 +1,10 @@
-"""Faust's aiokafka transport: the fetch wait from settings, and a cheaper drain loop.
+"""Faust's aiokafka transport with the consumer's fetch wait taken from settings.
 
 Faust's aiokafka driver creates the worker's consumer with ``fetch_max_wait_ms``
 hard-coded to 1,500 ms. On a broker that holds a fetch until that wait runs out
 (the embedded Tansu broker does, even with data waiting), every hop of an alert
 (touchpoints, then alert-events) costs up to that long. This transport creates
-the same consumer with the configured wait instead.
-
-Its consumer also drains fetched messages through :mod:`streams.drain`, which makes
-no tasks for a delivery that does not have to wait.
+the same consumer with the configured wait instead; nothing else changes.
 """
 
 from __future__ import annotations
@@ -17,8 +14,6 @@ from typing import Any
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
-
-from streams import drain
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -33,9 +28,6 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    async def _drain_messages(self, fetcher: Any) -> None:
-        await drain.drain_messages(self, fetcher)
 
 
 class _Transport(faust_aiokafka.Transport):
