@@ -16,6 +16,8 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
+
 from streams.alerting import AlertPolicy, SeriesRef, TargetRule, WindowResult, new_alert_state
 from streams.detection import new_detector, restore_detector, score_and_learn
 from streams.metric_book import Measurement, MetricBook, sampling_error, split_series_key
@@ -24,6 +26,21 @@ from streams.settings import KohtaSettings
 from streams.windowing import ClosedWindow
 
 StateMap = MutableMapping[str, Any]
+
+
+def pack_detector_state(state: dict[str, Any]) -> str:
+    """A detector's state as it is kept in the detectors table: one JSON string.
+
+    As Python objects (a dict of lists of floats) a series' detector state takes
+    several times the bytes of its JSON, and a worker holds one per series; it is
+    only read when the series' window closes, so parsing it then costs little.
+    """
+    return orjson.dumps(state).decode()
+
+
+def unpack_detector_state(stored: str | dict[str, Any]) -> dict[str, Any]:
+    """The state :func:`pack_detector_state` kept; a dict (written before it was packed) as is."""
+    return orjson.loads(stored) if isinstance(stored, str) else stored
 
 
 class SeriesJudge:
@@ -56,14 +73,16 @@ class SeriesJudge:
         verdict, spent = None, 0.0
         if measurement is not None and measurement.value is not None:
             began = time.perf_counter()
-            detector = self._detector(series)
+            stored = self.detectors.get(series.id)
+            stored = None if stored is None else unpack_detector_state(stored)
+            detector = self._detector(series, stored)
             # In maintenance the window is shown but not learned: it is not normal. Nor
             # is a close the detector already learned before a crash cut the flush short.
-            learned_before = window.start <= self.detectors.get(series.id, {}).get("judged_through", float("-inf"))
+            learned_before = stored is not None and window.start <= stored.get("judged_through", float("-inf"))
             verdict = score_and_learn(
                 detector, measurement, judged_at, learn=not (suppressed or learned_before)
             )
-            self.detectors[series.id] = {**detector.to_state(), "judged_through": window.start}
+            self.detectors[series.id] = pack_detector_state({**detector.to_state(), "judged_through": window.start})
             spent = time.perf_counter() - began
         else:
             measurement = self.book.measure(key, counts)
@@ -142,8 +161,7 @@ class SeriesJudge:
             target=TargetRule(spec.target.min, spec.target.max) if spec.target else None,
         )
 
-    def _detector(self, series: SeriesRef) -> Any:
-        stored = self.detectors.get(series.id)
+    def _detector(self, series: SeriesRef, stored: dict[str, Any] | None) -> Any:
         if stored is not None:
             return restore_detector(stored, self.settings.detector)
         return new_detector(self.book.specs[series.metric], self.settings.detector, self.size)

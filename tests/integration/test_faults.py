@@ -44,6 +44,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from streams.backtest import Backtest, BacktestSummary
 from streams.broker import EmbeddedBroker, free_port
+from streams.judging import unpack_detector_state
 from streams.partitioning import partition_for
 from streams.settings import KohtaSettings
 from tests.integration.conftest import base_config
@@ -175,7 +176,8 @@ def reference_run(config: dict[str, Any], values: Iterable[bytes]) -> Reference:
     backtest.run(iter(values))
     backtest.finish()
     engine = backtest.engine
-    return Reference(dict(engine.windows), dict(engine.detectors), dict(engine.alerts), records,
+    detectors = {k: unpack_detector_state(v) for k, v in engine.detectors.items()}
+    return Reference(dict(engine.windows), detectors, dict(engine.alerts), records,
                      backtest.summary)
 
 
@@ -326,7 +328,8 @@ def compare_with_reference(bootstrap: str, config: dict[str, Any], ref: Referenc
     wait_until_closed(bootstrap, config, ref)
     records = wait_for_alerts(bootstrap, config, ref)
     windows = table_state(state_records(bootstrap, config, "windows"))
-    detectors = table_state(state_records(bootstrap, config, "detectors"))
+    detectors = {k: unpack_detector_state(v)
+                 for k, v in table_state(state_records(bootstrap, config, "detectors")).items()}
     alerts = table_state(state_records(bootstrap, config, "alerts"))
 
     out = Comparison()

@@ -11,6 +11,7 @@ import pytest
 
 from streams.engine import Engine, Outcome
 from streams.events import TouchpointEvent
+from streams.judging import unpack_detector_state
 from streams.partitioning import partition_for
 from streams.settings import KohtaSettings
 from tests.unit.helpers import poisson
@@ -322,6 +323,22 @@ def test_restart_mid_stream_continues_exactly_where_it_stopped():
     before = feed(make_engine(make_settings(), state), 0, batches[:41])
     restored = tuple(orjson.loads(orjson.dumps(m)) for m in state)
     after = feed(make_engine(make_settings(), restored), 0, batches[41:])
+
+    assert straight.alerts != []
+    assert before.alerts + after.alerts == straight.alerts
+
+
+def test_detector_state_is_kept_packed_and_state_written_unpacked_still_restores():
+    batches = two_channel_outage(seed=24)
+    straight = feed(make_engine(make_settings()), 0, batches)
+
+    state = ({}, {}, {})
+    before = feed(make_engine(make_settings(), state), 0, batches[:41])
+    detectors = state[1]
+    assert detectors and all(isinstance(v, str) for v in detectors.values())
+    # As a worker of an earlier version wrote it: each detector state a plain dict.
+    unpacked = {k: unpack_detector_state(v) for k, v in detectors.items()}
+    after = feed(make_engine(make_settings(), (state[0], unpacked, state[2])), 0, batches[41:])
 
     assert straight.alerts != []
     assert before.alerts + after.alerts == straight.alerts

@@ -10,7 +10,6 @@ the band is 60-140, and a window with ``x`` contacts has z = (x - 100) / 10:
 
 from __future__ import annotations
 
-import copy
 import os
 from typing import Any
 
@@ -19,6 +18,7 @@ import pytest
 from streams.control import Feedback, Maintenance
 from streams.engine import Engine
 from streams.events import TouchpointEvent
+from streams.judging import unpack_detector_state
 from streams.settings import KohtaSettings
 
 SIZE = 60.0
@@ -344,12 +344,13 @@ def test_maintenance_windows_neither_open_nor_teach_then_normal_again():
     feed.windows(WARM, contact=100)
     # [390, 540) overlaps windows 6 ([360, 420)), 7 and 8; window 9 starts at 540.
     engine.apply_control(Maintenance("chat", 390.0, 540.0, "release"))
-    before = copy.deepcopy(engine.detectors["chat/contact_volume"])
+    before = unpack_detector_state(engine.detectors["chat/contact_volume"])
 
     # A drop, an in-band value that would otherwise be learned (z = 3), a zero.
     assert [feed.window(contact=n) for n in (10, 130, 0)] == [[], [], []]
     # Nothing learned: only the bookkeeping mark of the last judged close moved on.
-    learned = {k: v for k, v in engine.detectors["chat/contact_volume"].items() if k != "judged_through"}
+    learned = {k: v for k, v in unpack_detector_state(engine.detectors["chat/contact_volume"]).items()
+               if k != "judged_through"}
     assert learned == {k: v for k, v in before.items() if k != "judged_through"}
     suppressed = [r for r in feed.results if r.series.id == "chat/contact_volume" and r.suppressed]
     assert [r.start for r in suppressed] == [360.0, 420.0, 480.0]
@@ -361,7 +362,7 @@ def test_maintenance_windows_neither_open_nor_teach_then_normal_again():
     feed.windows(2, contact=100)
     # Normal windows after the maintenance are learned again (the drop in window 9
     # is out of band, so not learned).
-    assert engine.detectors["chat/contact_volume"]["learned"] == before["learned"] + 2
+    assert unpack_detector_state(engine.detectors["chat/contact_volume"])["learned"] == before["learned"] + 2
 
 
 def test_maintenance_of_another_channel_changes_nothing_here():
