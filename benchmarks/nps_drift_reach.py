@@ -23,21 +23,17 @@ from __future__ import annotations
 
 import argparse
 import math
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import orjson
 
+from streams.evaluation import label_epoch
 from streams.simulation.catalog import _NPS
 from streams.simulation.incidents import NPS_DRIFT_DETRACTORS
 
 HOURS = (12, 18, 21, 24, 27.5, 30)
 THRESHOLDS = (5, 6, 7, 8, 9, 10, 11)
-
-
-def _epoch(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def _points(score: int) -> float:
@@ -101,7 +97,7 @@ def main() -> None:
 
     labels = orjson.loads((args.workdir / "labels.json").read_bytes())
     drift = next(i for i in labels["incidents"] if i["kind"] == "nps_drift")
-    a, b = _epoch(drift["start"]), _epoch(drift["end"])
+    a, b = label_epoch(drift["start"]), label_epoch(drift["end"])
     t, n, x = _minutes(args.workdir / "events.jsonl")
     scores = [_points(s) for s in _NPS]
     mu = sum(scores) / len(scores)

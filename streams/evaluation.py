@@ -27,7 +27,8 @@ from typing import Any
 STANDARD_CHANNELS = ("web", "webshop", "mobile_app", "chat", "phone", "email", "store", "invoicing", "delivery")
 
 
-def _epoch(value: Any) -> float:
+def label_epoch(value: Any) -> float:
+    """A time in labels.json (or an alert): epoch seconds, or RFC 3339 text."""
     if isinstance(value, (int, float)):
         return float(value)
     return datetime.fromisoformat(str(value).replace("z", "Z")).timestamp()
@@ -47,7 +48,7 @@ class _Label:
     def parse(cls, raw: dict) -> _Label:
         pairs = frozenset((c, m) for c in raw["channels"] for m in raw["metrics"])
         tps = raw.get("touchpoints")
-        return cls(str(raw["id"]), str(raw["kind"]), _epoch(raw["start"]), _epoch(raw["end"]), pairs,
+        return cls(str(raw["id"]), str(raw["kind"]), label_epoch(raw["start"]), label_epoch(raw["end"]), pairs,
                    frozenset(tps) if tps else None, bool(raw.get("abrupt", True)))
 
     def covers(self, alert: dict) -> bool:
@@ -124,8 +125,8 @@ def evaluate(alerts: Iterable[dict], labels: dict, *, grace_seconds: float = 360
         if alert.get("status") != "open":
             continue
         key = alert.get("alert_id") or id(alert)
-        at = _epoch(alert["detected_at_epoch"] if alert.get("detected_at_epoch") is not None
-                    else alert["detected_at"])
+        at = label_epoch(alert["detected_at_epoch"] if alert.get("detected_at_epoch") is not None
+                          else alert["detected_at"])
         if key not in opened or at < opened[key]["_at"]:
             opened[key] = {**alert, "_at": at}
 
@@ -177,7 +178,7 @@ def _days(labels: dict) -> float:
     if scenario.get("days") is not None:
         return float(scenario["days"])
     if scenario.get("start") is not None and scenario.get("end") is not None:
-        return (_epoch(scenario["end"]) - _epoch(scenario["start"])) / 86400.0
+        return (label_epoch(scenario["end"]) - label_epoch(scenario["start"])) / 86400.0
     return 0.0
 
 
