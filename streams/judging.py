@@ -73,8 +73,8 @@ class SeriesJudge:
         verdict, spent = None, 0.0
         if measurement is not None and measurement.value is not None:
             began = time.perf_counter()
-            stored = self.detectors.get(series.id)
-            stored = None if stored is None else unpack_detector_state(stored)
+            packed = self.detectors.get(series.id)
+            stored = None if packed is None else unpack_detector_state(packed)
             detector = self._detector(series, stored)
             # In maintenance the window is shown but not learned: it is not normal. Nor
             # is a close the detector already learned before a crash cut the flush short.
