@@ -8,7 +8,6 @@ echo a value, because values (customer_id, attrs) may be personal data.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import time
@@ -38,10 +37,21 @@ FIELDS: frozenset[str] = frozenset(TouchpointEvent._fields)
 _NAME = re.compile(r"[a-z0-9_]{1,64}").fullmatch
 
 
-@functools.lru_cache(maxsize=16_384)
+_MAX_FLOAT = 1.7976931348623157e308  # a float between -this and this is finite
+
+# Channels, types and touchpoints repeat in every event: names that passed the
+# pattern are remembered, so the next event tests them with one set lookup. Bounded,
+# so that random names cannot grow it; past the bound they are matched each time.
+_KNOWN_NAMES: set[str] = set()
+_MAX_KNOWN_NAMES = 16_384
+
+
+def _remember_name(value: str) -> None:
+    if len(_KNOWN_NAMES) < _MAX_KNOWN_NAMES:
+        _KNOWN_NAMES.add(value)
+
+
 def _is_name(value: str) -> bool:
-    # Channels, types and touchpoints repeat in every event: a bounded memo of the
-    # pattern is cheaper than matching it each time, and random names only evict.
     return _NAME(value) is not None
 # Same pattern as the schema's: fromisoformat alone would also take ISO 8601 forms
 # that are not RFC 3339 (week dates, basic format, no seconds, no offset).
@@ -160,9 +170,15 @@ def _survey_score(survey: object, score: object) -> float | None:
 def validate_event(
     obj: object, *, now: float | None = None, max_future_seconds: float = 86400.0
 ) -> TouchpointEvent:
-    """Check one decoded JSON value against schema v1; raise ``EventRejected`` if invalid."""
-    if not isinstance(obj, dict):
-        raise EventRejected("not_an_object", "event must be a JSON object")
+    """Check one decoded JSON value against schema v1; raise ``EventRejected`` if invalid.
+
+    Each field has a fast test for the common valid shape (a known name, an epoch
+    float in range, a finite float) that costs no function call; anything else
+    takes the full check, which accepts the remaining valid forms or says why not.
+    """
+    if obj.__class__ is not dict:
+        if not isinstance(obj, dict):
+            raise EventRejected("not_an_object", "event must be a JSON object")
     if not FIELDS.issuperset(obj):
         key = next(key for key in obj if key not in FIELDS)
         # Named only if identifier-like: an e-mail address used as a key must not reach logs.
@@ -174,22 +190,29 @@ def validate_event(
         # JSON null counts as missing, as it does for the optional fields.
         missing = next(n for n in ("event_id", "ts", "channel", "type") if get(n) is None)
         raise EventRejected("missing_field", f"{missing} is required")
-    check_text(event_id, "event_id", 128)
-    ts = parse_timestamp(ts, now, max_future_seconds)
-    check_name(channel, "channel")
-    check_name(type_, "type")
+    if event_id.__class__ is not str or not 0 < len(event_id) <= 128:
+        check_text(event_id, "event_id", 128)
+    if now is None:
+        now = time.time()
+    if ts.__class__ is not float or not MIN_TS <= ts <= now + max_future_seconds:
+        ts = parse_timestamp(ts, now, max_future_seconds)
+    if channel.__class__ is not str or channel not in _KNOWN_NAMES:
+        _remember_name(check_name(channel, "channel"))
+    if type_.__class__ is not str or type_ not in _KNOWN_NAMES:
+        _remember_name(check_name(type_, "type"))
     touchpoint, segment = get("touchpoint"), get("segment")
-    if touchpoint is not None:
-        check_name(touchpoint, "touchpoint")
-    if segment is not None:
-        check_name(segment, "segment")
-    survey = get("survey")
-    score = _survey_score(survey, get("score"))
+    if touchpoint is not None and (touchpoint.__class__ is not str or touchpoint not in _KNOWN_NAMES):
+        _remember_name(check_name(touchpoint, "touchpoint"))
+    if segment is not None and (segment.__class__ is not str or segment not in _KNOWN_NAMES):
+        _remember_name(check_name(segment, "segment"))
+    survey, score = get("survey"), get("score")
+    if survey is not None or score is not None:
+        score = _survey_score(survey, score)
     value = get("value")
-    if value is not None:
+    if value is not None and (value.__class__ is not float or not -_MAX_FLOAT <= value <= _MAX_FLOAT):
         value = _number(value, "value")
     customer_id = get("customer_id")
-    if customer_id is not None:
+    if customer_id is not None and (customer_id.__class__ is not str or not 0 < len(customer_id) <= 128):
         check_text(customer_id, "customer_id", 128)
     attrs = get("attrs")
     if attrs is not None:
