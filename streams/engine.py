@@ -13,6 +13,7 @@ for a key never changes and a restarted worker restores exactly what it wrote.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -32,7 +33,6 @@ from streams.windowing import (
     ClosedWindow,
     event_fingerprint,
     last_closable_index,
-    window_index,
 )
 
 StateMap = MutableMapping[str, Any]
@@ -159,14 +159,19 @@ class Engine:
         self._ensure_clock(partition, wall_now)
         outcome = Outcome()
         touched: dict[str, ChannelWindows] = {}
+        # Per touched channel: its newest closed window, which no absorb changes.
+        closed_through: dict[str, float] = {}
         absorbed: dict[str, dict[str, int]] = defaultdict(dict)
-        observe, size, lateness = self.clocks.observe, self.size, self.lateness
+        observe, size, lateness, floor = self.clocks.observe, self.size, self.lateness, math.floor
         accepted = outcome.accepted_by_channel
         cap, book = self.settings.max_touchpoints_per_channel, self.book
         # Per (channel, window) of this run: the fingerprint set and the stored list.
         slots: dict[tuple[str, int], tuple[set[int], list[int]]] = {}
         watermark, closable = None, None
         for source, events in parcels:
+            # Whether a channel's events in this message are a replay: the same for
+            # all of them, so decided at the channel's first event in the message.
+            replay: dict[str, bool] = {}
             for event in events:
                 channel = event.channel
                 windows = touched.get(channel)
@@ -176,22 +181,22 @@ class Engine:
                         outcome.overflow.append(event)
                         continue
                     windows = touched[channel] = ChannelWindows(channel, stored)
+                    closed = windows.state.get("closed_through")
+                    closed_through[channel] = -math.inf if closed is None else closed
                     if stored is None:
                         self.windows[channel] = windows.state  # counts against the cap at once
                 if source is not None:
-                    topic_partition, offset = source
-                    # Absorbed before this run, or earlier in it (a message delivered twice).
-                    if windows.has_absorbed(topic_partition, offset) or absorbed[channel].get(
-                        topic_partition, offset
-                    ) > offset:
+                    replayed = replay.get(channel)
+                    if replayed is None:
+                        replayed = replay[channel] = self._is_replay(windows, absorbed[channel], source)
+                    if replayed:
                         outcome.replayed.append(event)
                         continue
-                    absorbed[channel][topic_partition] = offset
                 advanced = observe(partition, event.ts, wall_now)
                 if advanced != watermark:
                     watermark, closable = advanced, last_closable_index(advanced, size, lateness)
-                index = window_index(event.ts, size)
-                if windows.is_late(index, closable):
+                index = floor(event.ts / size)  # window_index, inlined: it runs per event
+                if index <= closable or index <= closed_through[channel]:  # ChannelWindows.is_late
                     outcome.late.append(event)
                     continue
                 # Copies of an event share its event time, so they meet in its window.
@@ -216,6 +221,16 @@ class Engine:
             self.windows[channel] = windows.state
         outcome.extend(self.close_due(partition, wall_now))
         return outcome
+
+    @staticmethod
+    def _is_replay(windows: ChannelWindows, absorbed: dict[str, int], source: tuple[str, int]) -> bool:
+        """Absorbed before this run, or earlier in it (a message delivered twice);
+        if neither, the message is recorded as absorbed in this run."""
+        topic_partition, offset = source
+        if windows.has_absorbed(topic_partition, offset) or absorbed.get(topic_partition, offset) > offset:
+            return True
+        absorbed[topic_partition] = offset
+        return False
 
     def close_due(self, partition: int, wall_now: float) -> Outcome:
         """Close every window of ``partition`` its watermark has passed, and judge it."""

@@ -102,6 +102,15 @@ def _valued_increments(compiled: _Compiled, kind: str, event: FilterableEvent) -
     return (int(score in compiled.scores), 1)  # share
 
 
+class _Step(NamedTuple):
+    """What one metric does with events of one filter signature."""
+
+    keys: tuple[str, ...]  # the channel-level series, and the touchpoint's if it has one
+    fixed: tuple[float, ...] | None  # increments that do not depend on the event's numbers
+    compiled: _Compiled
+    kind: str | None  # with fixed None: the kind whose increments the score or value give
+
+
 # Plans are cached per (channel, type, touchpoint, segment, survey); this bounds the
 # cache when names are many (the channel and touchpoint caps bound them further).
 _MAX_PLANS = 50_000
@@ -137,7 +146,7 @@ class MetricBook:
             for spec in specs
         ]
         self._per_channel: dict[str, list[_Compiled]] = {}
-        self._plans: dict[tuple, list[tuple[_Compiled, tuple[float, ...] | str]]] = {}
+        self._plans: dict[tuple, list[_Step]] = {}
 
     @property
     def specs(self) -> Mapping[str, MetricSpec]:
@@ -158,35 +167,43 @@ class MetricBook:
     def empty_counts(self, key: str) -> list[float]:
         return [0] * _WIDTH[self._by_name[split_series_key(key)[0]].kind]
 
+    def _plan(self, event: FilterableEvent) -> list[_Step]:
+        steps = []
+        for compiled in self._for_channel(event.channel):
+            step = _plan_increments(compiled, event)
+            if step is None:
+                continue
+            spec = compiled.spec
+            keys = (spec.name,)
+            if spec.by_touchpoint and event.touchpoint is not None:
+                keys += (series_key(spec.name, event.touchpoint),)
+            fixed = step if isinstance(step, tuple) else None
+            steps.append(_Step(keys, fixed, compiled, None if fixed is not None else step))
+        return steps
+
     def accumulate(self, counts: dict[str, list[float]], event: FilterableEvent) -> None:
         """Add ``event`` to the window counters ``counts`` (mutated in place)."""
         signature = (event.channel, event.type, event.touchpoint, event.segment, event.survey)
         plan = self._plans.get(signature)
         if plan is None:
-            plan = [
-                (compiled, step)
-                for compiled in self._for_channel(event.channel)
-                if (step := _plan_increments(compiled, event)) is not None
-            ]
+            plan = self._plan(event)
             if len(self._plans) < _MAX_PLANS:
                 self._plans[signature] = plan
-        for compiled, step in plan:
-            increments = step if isinstance(step, tuple) else _valued_increments(compiled, step, event)
+        # Runs for every event: the counters are bumped here rather than in a helper.
+        for keys, increments, compiled, kind in plan:
             if increments is None:
-                continue
-            spec = compiled.spec
-            self._add(counts, spec.name, increments)
-            if spec.by_touchpoint and event.touchpoint is not None:
-                self._add(counts, series_key(spec.name, event.touchpoint), increments)
-
-    @staticmethod
-    def _add(counts: dict[str, list[float]], key: str, increments: tuple[float, ...]) -> None:
-        counters = counts.get(key)
-        if counters is None:
-            counts[key] = list(increments)
-            return
-        for i, step in enumerate(increments):
-            counters[i] += step
+                increments = _valued_increments(compiled, kind, event)
+                if increments is None:
+                    continue
+            for key in keys:
+                counters = counts.get(key)
+                if counters is None:
+                    counts[key] = list(increments)
+                elif len(increments) == 1:
+                    counters[0] += increments[0]
+                else:
+                    for i, step in enumerate(increments):
+                        counters[i] += step
 
     def measure(self, key: str, counters: Sequence[float]) -> Measurement:
         """The series' value for a window with these counters."""

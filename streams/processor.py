@@ -180,11 +180,16 @@ class Processor:
         for rejection in decoded.rejections:
             await self._dead_letter(rejection.raw, rejection.reason, rejection.detail, origin, rejection.index)
         owner, partition = self.engine.owner, message.partition
-        local = [event for event in decoded.events if owner(event.channel) == partition]
-        if len(local) < len(decoded.events):
+        # An envelope's events are usually of one channel: ask who owns each channel
+        # once rather than each event.
+        foreign_channels = {c for c in {event.channel for event in decoded.events} if owner(c) != partition}
+        if not foreign_channels:
+            local = decoded.events
+        else:
+            local = [event for event in decoded.events if event.channel not in foreign_channels]
             foreign: dict[str, list[TouchpointEvent]] = defaultdict(list)
             for event in decoded.events:
-                if owner(event.channel) != partition:
+                if event.channel in foreign_channels:
                     foreign[event.channel].append(event)
             for channel, events in foreign.items():
                 await self._forward(channel, events, origin)

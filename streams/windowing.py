@@ -22,6 +22,7 @@ from streams.metric_book import MetricBook
 MAX_CATCH_UP_WINDOWS = 1440
 # Where touchpoints past a channel's cap are counted.
 OTHER = "other"
+_NEVER = float("-inf")
 
 
 def event_fingerprint(event_id: str) -> int:
@@ -109,12 +110,15 @@ class ChannelWindows:
         if nxt is None or index < nxt:
             state["next_close"] = index
         windows = state["open"]
-        counts = windows.get(str(index))
+        key = str(index)
+        counts = windows.get(key)
         if counts is None:
-            counts = windows[str(index)] = {}
+            counts = windows[key] = {}
         keys_before = len(counts)
-        book.accumulate(counts, self._capped(event, max_touchpoints))
-        if event.ts > state.get("max_ts", float("-inf")):
+        if event.touchpoint is not None and max_touchpoints is not None:
+            event = self._capped(event, max_touchpoints)
+        book.accumulate(counts, event)
+        if event.ts > state.get("max_ts", _NEVER):
             state["max_ts"] = event.ts
         if len(counts) != keys_before:  # only a new counter can be a new series
             known = state["series"]
