@@ -49,10 +49,12 @@ def worker(
 
     from streams.admin import ensure_topics
     from streams.app import create_app
+    from streams.memory import tune_garbage_collector
 
     settings = _settings(config, broker=broker, web_port=web_port, log_level=log_level)
     ensure_topics(settings)
     app = create_app(settings)
+    tune_garbage_collector(settings.gc_young_threshold)
     Worker(app, loglevel=settings.log_level).execute_from_commandline()
 
 

@@ -149,6 +149,9 @@ class KohtaSettings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     # Faust's own pages that show table contents or internals; off unless asked for.
     web_debug_endpoints: bool = False
+    # Allocations between young-generation garbage collections (Python's default is
+    # 700); 0 leaves the interpreter's setting alone. See streams/memory.py.
+    gc_young_threshold: int = Field(20_000, ge=0)
     metrics: list[MetricSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
