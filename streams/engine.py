@@ -165,8 +165,9 @@ class Engine:
         observe, size, lateness, floor = self.clocks.observe, self.size, self.lateness, math.floor
         accepted = outcome.accepted_by_channel
         cap, book = self.settings.max_touchpoints_per_channel, self.book
-        # Per (channel, window) of this run: the fingerprint set and the stored list.
-        slots: dict[tuple[str, int], tuple[set[int], list[int]]] = {}
+        # Per (channel, window) of this run: the fingerprint set, the stored list of
+        # fingerprints and the window's counters (nothing closes during the run).
+        slots: dict[tuple[str, int], tuple[set[int], list[int], dict[str, list[float]]]] = {}
         watermark, closable = None, None
         for source, events in parcels:
             # Whether a channel's events in this message are a replay: the same for
@@ -206,12 +207,12 @@ class Engine:
                     seen = self._seen[channel].get(index)
                     if seen is None:
                         seen = self._seen[channel][index] = set(stored_list)
-                    slot = slots[channel, index] = (seen, stored_list)
+                    slot = slots[channel, index] = (seen, stored_list, windows.counters(index))
                 fingerprint = event_fingerprint(event.event_id)
                 if fingerprint in slot[0]:
                     outcome.duplicates.append(event)
                     continue
-                windows.count(event, index, book, cap)
+                windows.count_into(slot[2], event, book, cap)
                 slot[0].add(fingerprint)
                 slot[1].append(fingerprint)
                 accepted[channel] = accepted.get(channel, 0) + 1

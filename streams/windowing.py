@@ -103,6 +103,11 @@ class ChannelWindows:
 
     def count(self, event: TouchpointEvent, index: int, book: MetricBook, max_touchpoints: int | None) -> None:
         """:meth:`add` for a caller that has checked the event is not late."""
+        self.count_into(self.counters(index), event, book, max_touchpoints)
+
+    def counters(self, index: int) -> dict[str, list[float]]:
+        """The counters of window ``index``, opened if new. A caller counting many
+        events may keep them for the window while nothing closes it."""
         state = self.state
         # The oldest window to close: a new channel starts at its first event, not
         # earlier, so it never reports empty windows from before it was seen.
@@ -114,6 +119,13 @@ class ChannelWindows:
         counts = windows.get(key)
         if counts is None:
             counts = windows[key] = {}
+        return counts
+
+    def count_into(
+        self, counts: dict[str, list[float]], event: TouchpointEvent, book: MetricBook, max_touchpoints: int | None
+    ) -> None:
+        """Count a not-late event into its window's ``counts`` (from :meth:`counters`)."""
+        state = self.state
         keys_before = len(counts)
         if event.touchpoint is not None and max_touchpoints is not None:
             event = self._capped(event, max_touchpoints)
