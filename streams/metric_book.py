@@ -102,13 +102,14 @@ def _valued_increments(compiled: _Compiled, kind: str, event: FilterableEvent) -
     return (int(score in compiled.scores), 1)  # share
 
 
-class _Step(NamedTuple):
-    """What one metric does with events of one filter signature."""
+class _Entry(NamedTuple):
+    """One counter list an event of a given filter signature bumps."""
 
-    keys: tuple[str, ...]  # the channel-level series, and the touchpoint's if it has one
-    fixed: tuple[float, ...] | None  # increments that do not depend on the event's numbers
+    key: str  # the series: the metric's, or the metric's at the event's touchpoint
+    first: float | None  # fixed increments (a count's, a ratio's k); None: they depend
+    second: float | None  # on the event's score or value, by ``kind``
     compiled: _Compiled
-    kind: str | None  # with fixed None: the kind whose increments the score or value give
+    kind: str | None
 
 
 # Plans are cached per (channel, type, touchpoint, segment, survey); this bounds the
@@ -146,7 +147,7 @@ class MetricBook:
             for spec in specs
         ]
         self._per_channel: dict[str, list[_Compiled]] = {}
-        self._plans: dict[tuple, list[_Step]] = {}
+        self._plans: dict[tuple, list[_Entry]] = {}
 
     @property
     def specs(self) -> Mapping[str, MetricSpec]:
@@ -167,19 +168,23 @@ class MetricBook:
     def empty_counts(self, key: str) -> list[float]:
         return [0] * _WIDTH[self._by_name[split_series_key(key)[0]].kind]
 
-    def _plan(self, event: FilterableEvent) -> list[_Step]:
-        steps = []
+    def _plan(self, event: FilterableEvent) -> list[_Entry]:
+        entries = []
         for compiled in self._for_channel(event.channel):
             step = _plan_increments(compiled, event)
             if step is None:
                 continue
             spec = compiled.spec
-            keys = (spec.name,)
+            keys = [spec.name]
             if spec.by_touchpoint and event.touchpoint is not None:
-                keys += (series_key(spec.name, event.touchpoint),)
-            fixed = step if isinstance(step, tuple) else None
-            steps.append(_Step(keys, fixed, compiled, None if fixed is not None else step))
-        return steps
+                keys.append(series_key(spec.name, event.touchpoint))
+            for key in keys:
+                if isinstance(step, tuple):
+                    first, second = step if len(step) == 2 else (step[0], None)
+                    entries.append(_Entry(key, first, second, compiled, None))
+                else:
+                    entries.append(_Entry(key, None, None, compiled, step))
+        return entries
 
     def accumulate(self, counts: dict[str, list[float]], event: FilterableEvent) -> None:
         """Add ``event`` to the window counters ``counts`` (mutated in place)."""
@@ -189,21 +194,26 @@ class MetricBook:
             plan = self._plan(event)
             if len(self._plans) < _MAX_PLANS:
                 self._plans[signature] = plan
-        # Runs for every event: the counters are bumped here rather than in a helper.
-        for keys, increments, compiled, kind in plan:
-            if increments is None:
+        # Runs for every event: one flat entry per counter list, bumped inline.
+        for key, first, second, compiled, kind in plan:
+            if first is None:
                 increments = _valued_increments(compiled, kind, event)
                 if increments is None:
                     continue
-            for key in keys:
                 counters = counts.get(key)
                 if counters is None:
                     counts[key] = list(increments)
-                elif len(increments) == 1:
-                    counters[0] += increments[0]
                 else:
                     for i, step in enumerate(increments):
                         counters[i] += step
+                continue
+            counters = counts.get(key)
+            if counters is None:
+                counts[key] = [first] if second is None else [first, second]
+            else:
+                counters[0] += first
+                if second is not None:
+                    counters[1] += second
 
     def measure(self, key: str, counters: Sequence[float]) -> Measurement:
         """The series' value for a window with these counters."""

@@ -8,6 +8,7 @@ echo a value, because values (customer_id, attrs) may be personal data.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -37,6 +38,9 @@ FIELDS: frozenset[str] = frozenset(TouchpointEvent._fields)
 _NAME = re.compile(r"[a-z0-9_]{1,64}").fullmatch
 
 
+# TouchpointEvent(...) goes through a Python-level __new__; this builds the same
+# tuple with one C call (all eleven fields, in TouchpointEvent._fields order).
+_new_event = functools.partial(tuple.__new__, TouchpointEvent)
 _MAX_FLOAT = 1.7976931348623157e308  # a float between -this and this is finite
 
 # Channels, types and touchpoints repeat in every event: names that passed the
@@ -217,9 +221,7 @@ def validate_event(
     attrs = get("attrs")
     if attrs is not None:
         attrs = _attrs(attrs)
-    return TouchpointEvent(
-        event_id, ts, channel, type_, touchpoint, segment, survey, score, value, customer_id, attrs
-    )
+    return _new_event((event_id, ts, channel, type_, touchpoint, segment, survey, score, value, customer_id, attrs))
 
 
 def _whole(reason: str, detail: str, raw: bytes) -> DecodedMessage:
