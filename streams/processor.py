@@ -47,22 +47,29 @@ class Parcel(NamedTuple):
     message: Message
 
 
-class Run:
-    """Parcels of consecutive messages of one partition, absorbed together."""
+class PendingRuns:
+    """Parcels not yet absorbed, one run per partition, each in arrival order.
+
+    Faust interleaves the partitions' messages in a batch (one from each in turn,
+    often), so runs of consecutive messages would hold about one message each. The
+    engine keeps each partition's state apart, so only the order within a partition
+    matters, and a run per partition keeps it.
+    """
 
     def __init__(self) -> None:
-        self.partition: int | None = None
-        self.parcels: list[Parcel] = []
+        self._runs: dict[int, list[Parcel]] = {}
 
     def add(self, parcel: Parcel) -> None:
-        self.partition = parcel.partition
-        self.parcels.append(parcel)
+        run = self._runs.get(parcel.partition)
+        if run is None:
+            self._runs[parcel.partition] = [parcel]
+        else:
+            run.append(parcel)
 
-    def take(self) -> tuple[list[Parcel], int]:
-        parcels, partition = self.parcels, self.partition
-        self.parcels, self.partition = [], None
-        assert partition is not None
-        return parcels, partition
+    def take(self) -> list[tuple[int, list[Parcel]]]:
+        """The runs, partitions in order of their first parcel; leaves none pending."""
+        runs, self._runs = list(self._runs.items()), {}
+        return runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,32 +107,30 @@ class Processor:
         """Process a batch in order, then write each changed key's changelog once.
 
         Each message is decoded and routed on its own (:meth:`handle`); the events of
-        consecutive messages of one partition are absorbed together, and the windows
-        they make due are closed once, so the per-message cost stays small. Ticks and
-        control commands first absorb what came before them. The caller acks the
+        the batch's messages of one partition are absorbed together (in their order),
+        and the windows they make due are closed once, so the per-message cost stays
+        small. Ticks and control commands first absorb what came before them. The caller acks the
         messages only after this returns (flush before commit).
         """
-        run = Run()
+        pending = PendingRuns()
         read: Counter[str] = Counter()
         for message in messages:
             read[message.topic] += 1
             if message.topic == self._repartition_topic:
                 # A tick or a command acts on the partition as it stands after every
-                # message before it; the rarer forwarded events just start a new run.
-                await self._absorb_or_dead_letter(run)
+                # message before it; the rarer forwarded events just end the runs.
+                await self._absorb_pending(pending)
             try:
                 parcel = await self.handle(message)
             except Exception as exc:  # noqa: BLE001 - any failure is this message's, not the stream's
                 await self._failed(message, exc)
                 continue
-            if parcel is None:
-                continue
-            if run.partition not in (None, parcel.partition):
-                await self._absorb_or_dead_letter(run)
-            run.add(parcel)
-        await self._absorb_or_dead_letter(run)
+            if parcel is not None:
+                pending.add(parcel)
+        await self._absorb_pending(pending)
         for topic, count in read.items():
             self.telemetry.messages.labels(topic=topic).inc(count)
+        self.telemetry.batch_messages.observe(len(messages))
         if self._alerts_in_flight:
             # The alert state that records an alert as sent must not reach the log
             # before the alert does (they go to different partitions).
@@ -135,10 +140,13 @@ class Processor:
             table.flush()
         self._heap.maybe_trim()  # after the flush, when the batch's garbage is gone
 
-    async def _absorb_or_dead_letter(self, run: Run) -> None:
-        parcels = list(run.parcels)
+    async def _absorb_pending(self, pending: PendingRuns) -> None:
+        for partition, parcels in pending.take():
+            await self._absorb_or_dead_letter(partition, parcels)
+
+    async def _absorb_or_dead_letter(self, partition: int, parcels: list[Parcel]) -> None:
         try:
-            await self._absorb(run)
+            await self._absorb(partition, parcels)
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the partition
             # Which message broke it is not known, and part of the run may have been
             # counted: every message of the run is kept as processing_failed.
@@ -199,11 +207,8 @@ class Processor:
         whole = message.value if len(local) == 1 and len(decoded.events) == 1 and not decoded.rejections else None
         return Parcel(partition, origin, local, whole, wall_now, message)
 
-    async def _absorb(self, run: Run) -> None:
-        """Absorb a run of parcels of one partition, then close what is due; empties ``run``."""
-        if run.partition is None:
-            return
-        parcels, partition = run.take()
+    async def _absorb(self, partition: int, parcels: list[Parcel]) -> None:
+        """Absorb a run of parcels of one partition, then close what is due."""
         names = self._source_names
         sources = []
         for p in parcels:

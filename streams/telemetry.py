@@ -104,6 +104,13 @@ class PipelineTelemetry:
             buckets=(1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, float("inf")),
             registry=registry,
         )
+        # Small batches cost: each rewrites its channels' window records to the changelog.
+        self.batch_messages = Histogram(
+            "kohta_batch_messages",
+            "Messages per batch the agent processed (consumer.batch_messages is the most).",
+            buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, float("inf")),
+            registry=registry,
+        )
         self.consumer_lag = Gauge(
             "kohta_consumer_lag_messages",
             "Messages between the worker's position and the end of each owned partition.",

@@ -91,3 +91,35 @@ def test_when_absorbing_a_run_raises_its_messages_go_to_the_dead_letters_and_the
     offsets = [dict(d["headers"])["kohta-source-offset"] for d in sinks.dead_letter.sent]
     assert offsets == [b"0", b"1", b"2"]
     assert registry.get_sample_value("kohta_dead_letters_total", {"reason": "processing_failed"}) == 3
+
+
+def test_interleaved_partitions_are_absorbed_in_one_run_each_in_their_own_order():
+    # Faust hands a batch over with the partitions' messages interleaved; runs of
+    # consecutive messages would absorb (and close) about once per message.
+    processor, engine, registry, sinks = _processor(partitions=2)
+    by_partition: dict[int, str] = {}
+    for channel in ("chat", "phone", "webshop"):
+        by_partition.setdefault(engine.owner(channel), channel)
+    assert len(by_partition) == 2, "the test needs a channel on each partition"
+    messages = []
+    for i in range(6):
+        partition = i % 2
+        event = {"event_id": f"e{i}", "ts": 1_700_000_000.0 + i, "channel": by_partition[partition], "type": "contact"}
+        messages.append(_message(partition, i // 2, event))
+    calls = []
+    absorb = engine.absorb_parcels
+
+    def recording(partition, parcels, wall_now):
+        parcels = list(parcels)
+        calls.append((partition, [source[1] for source, _ in parcels]))
+        return absorb(partition, parcels, wall_now)
+
+    engine.absorb_parcels = recording
+    asyncio.run(processor.handle_batch(messages))
+    assert calls == [(0, [0, 1, 2]), (1, [0, 1, 2])]
+    for partition, channel in by_partition.items():
+        assert registry.get_sample_value("kohta_events_total", {"channel": channel, "outcome": "accepted"}) == 3
+        assert engine.windows[channel]["offsets"] == {f"kohta.touchpoints:{partition}": 2}
+    assert not sinks.dead_letter.sent
+    assert registry.get_sample_value("kohta_batch_messages_count") == 1
+    assert registry.get_sample_value("kohta_batch_messages_sum") == 6
