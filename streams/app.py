@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 from streams import codecs, internal, transport
 from streams.changelog import StateTable
 from streams.engine import Engine
+from streams.lag import record_lag
 from streams.partitioning import partition_for
 from streams.processor import Processor, Sinks
 from streams.publisher import AlertPublisher
@@ -52,17 +53,6 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
         web_graph_enabled=settings.web_debug_endpoints,
         web_stats_enabled=settings.web_debug_endpoints,
     )
-
-
-async def _record_lag(app: faust.App, telemetry: PipelineTelemetry, tp: faust.types.TP) -> None:
-    # The embedded broker under-reports end offsets (see ProducerSettings), so lag
-    # read there can be too low; on Apache Kafka it is exact.
-    highwater = app.consumer.highwater(tp)
-    position = await app.consumer.position(tp)
-    if highwater is not None and position is not None:
-        telemetry.consumer_lag.labels(topic=tp.topic, partition=str(tp.partition)).set(
-            max(0, highwater - position)
-        )
 
 
 def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = None) -> faust.App:
@@ -144,7 +134,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
             if tp.topic == topics.repartition:
                 await sinks.repartition.send(value=payload, partition=tp.partition)
             if tp.topic in (topics.touchpoints, topics.repartition):
-                await _record_lag(app, telemetry, tp)
+                await record_lag(app.consumer, telemetry, tp)
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: faust.App, revoked: set, **_: object) -> None:
