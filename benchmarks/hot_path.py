@@ -94,18 +94,23 @@ def as_messages(pairs: list[tuple[bytes, bytes]], partitions: int) -> dict[int, 
 
 
 async def run(processor: Processor, by_partition: dict[int, list[Message]], batch: int) -> float:
-    # Round-robin over partitions, a batch at a time, as one worker's agent would see them.
+    # One message from each partition in turn, in batches: Faust's consumer hands a
+    # worker's agent its partitions' messages interleaved like this.
     began = time.perf_counter()
-    cursors = dict.fromkeys(by_partition, 0)
+    cursors = {partition: iter(messages) for partition, messages in by_partition.items()}
+    chunk: list[Message] = []
     while cursors:
         for partition in list(cursors):
-            at = cursors[partition]
-            chunk = by_partition[partition][at:at + batch]
-            await processor.handle_batch(chunk)
-            if at + batch >= len(by_partition[partition]):
+            message = next(cursors[partition], None)
+            if message is None:
                 del cursors[partition]
-            else:
-                cursors[partition] = at + batch
+                continue
+            chunk.append(message)
+            if len(chunk) == batch:
+                await processor.handle_batch(chunk)
+                chunk = []
+    if chunk:
+        await processor.handle_batch(chunk)
     return time.perf_counter() - began
 
 
