@@ -12,6 +12,7 @@ import faust
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
 from streams import codecs, internal, transport
+from streams.cancellation import finish_then_cancel
 from streams.changelog import StateTable
 from streams.engine import Engine
 from streams.lag import record_lag
@@ -107,11 +108,12 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
 
     # Concurrency 1: Faust may commit past an in-flight message with more
     # (faust-streaming#606), and per-partition order is what windows rely on.
-    # take_events acks a batch only after the loop body, i.e. after the flush.
+    # take_events acks a batch only after the loop body, i.e. after the flush; a stop
+    # mid-batch would ack it unflushed, so the batch is finished first.
     @app.agent(source, name="kohta-process", concurrency=1)
     async def process(stream: faust.StreamT) -> None:
         async for events in stream.take_events(batch.batch_messages, within=batch.batch_wait_seconds):
-            await processor.handle_batch([event.message for event in events])
+            await finish_then_cancel(processor.handle_batch([event.message for event in events]))
 
     @app.agent(app.topic(topics.control, **raw), name="kohta-control", concurrency=1)
     async def control(stream: faust.StreamT) -> None:
