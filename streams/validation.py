@@ -44,19 +44,12 @@ _new_event = functools.partial(tuple.__new__, TouchpointEvent)
 _MAX_FLOAT = 1.7976931348623157e308  # a float between -this and this is finite
 
 # Channels, types and touchpoints repeat in every event: names that passed the
-# pattern are remembered, so the next event tests them with one set lookup. Bounded,
-# so that random names cannot grow it; past the bound they are matched each time.
+# pattern are remembered (by check_name), so validate_event tests the next one with
+# one set lookup. Bounded, so that random names cannot grow it; past the bound they
+# are matched each time.
 _KNOWN_NAMES: set[str] = set()
 _MAX_KNOWN_NAMES = 16_384
 
-
-def _remember_name(value: str) -> None:
-    if len(_KNOWN_NAMES) < _MAX_KNOWN_NAMES:
-        _KNOWN_NAMES.add(value)
-
-
-def _is_name(value: str) -> bool:
-    return _NAME(value) is not None
 # Same pattern as the schema's: fromisoformat alone would also take ISO 8601 forms
 # that are not RFC 3339 (week dates, basic format, no seconds, no offset).
 _RFC3339 = re.compile(
@@ -103,8 +96,11 @@ def _number(value: object, name: str, wrong_type: str = "") -> float:
 def check_name(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise EventRejected("wrong_type", f"{name} must be a string")
-    if not _is_name(value):
-        raise EventRejected("invalid_value", f"{name} must match ^[a-z0-9_]{{1,64}}$")
+    if value not in _KNOWN_NAMES:
+        if _NAME(value) is None:
+            raise EventRejected("invalid_value", f"{name} must match ^[a-z0-9_]{{1,64}}$")
+        if len(_KNOWN_NAMES) < _MAX_KNOWN_NAMES:
+            _KNOWN_NAMES.add(value)
     return value
 
 
@@ -201,14 +197,14 @@ def validate_event(
     if ts.__class__ is not float or not MIN_TS <= ts <= now + max_future_seconds:
         ts = parse_timestamp(ts, now, max_future_seconds)
     if channel.__class__ is not str or channel not in _KNOWN_NAMES:
-        _remember_name(check_name(channel, "channel"))
+        check_name(channel, "channel")
     if type_.__class__ is not str or type_ not in _KNOWN_NAMES:
-        _remember_name(check_name(type_, "type"))
+        check_name(type_, "type")
     touchpoint, segment = get("touchpoint"), get("segment")
     if touchpoint is not None and (touchpoint.__class__ is not str or touchpoint not in _KNOWN_NAMES):
-        _remember_name(check_name(touchpoint, "touchpoint"))
+        check_name(touchpoint, "touchpoint")
     if segment is not None and (segment.__class__ is not str or segment not in _KNOWN_NAMES):
-        _remember_name(check_name(segment, "segment"))
+        check_name(segment, "segment")
     survey, score = get("survey"), get("score")
     if survey is not None or score is not None:
         score = _survey_score(survey, score)
