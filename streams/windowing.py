@@ -73,11 +73,10 @@ class ChannelWindows:
         closed = self.state.get("closed_through")
         return (closable is not None and index <= closable) or (closed is not None and index <= closed)
 
-    def _capped(self, event: TouchpointEvent, cap: int | None) -> TouchpointEvent:
-        """The event, its touchpoint folded into ``other`` once the channel has ``cap`` of them."""
+    def _capped(self, event: TouchpointEvent, cap: int) -> TouchpointEvent:
+        """The event (with a touchpoint), its touchpoint folded into ``other`` once the
+        channel has ``cap`` of them."""
         touchpoint = event.touchpoint
-        if touchpoint is None or cap is None:
-            return event
         known = self.state.setdefault("touchpoints", [])
         if touchpoint in known:
             return event
