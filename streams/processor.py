@@ -194,11 +194,13 @@ class Processor:
         if not foreign_channels:
             local = decoded.events
         else:
-            local = [event for event in decoded.events if event.channel not in foreign_channels]
+            local = []
             foreign: dict[str, list[TouchpointEvent]] = defaultdict(list)
             for event in decoded.events:
                 if event.channel in foreign_channels:
                     foreign[event.channel].append(event)
+                else:
+                    local.append(event)
             for channel, events in foreign.items():
                 await self._forward(channel, events, origin)
         if not local:
