@@ -12,8 +12,8 @@ library without ``malloc_trim`` it does nothing.
 from __future__ import annotations
 
 import ctypes
-import gc
 import ctypes.util
+import gc
 import time
 from collections.abc import Callable
 
