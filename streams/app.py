@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import faust
+from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
 from streams import codecs, internal, transport
@@ -115,16 +116,20 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         async for events in stream.take_events(batch.batch_messages, within=batch.batch_wait_seconds):
             await finish_then_cancel(processor.handle_batch([event.message for event in events]))
 
+    # stream.events() acks an event in a finally as well: the same guard.
     @app.agent(app.topic(topics.control, **raw), name="kohta-control", concurrency=1)
     async def control(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            await processor.handle_control(event.message)
+            await finish_then_cancel(processor.handle_control(event.message))
+
+    async def publish_one(message: Message) -> None:
+        await publisher.handle(message)
+        incidents.flush()
 
     @app.agent(alert_events, name="kohta-publish", concurrency=1)
     async def publish(stream: faust.StreamT) -> None:
         async for event in stream.events():
-            await publisher.handle(event.message)
-            incidents.flush()
+            await finish_then_cancel(publish_one(event.message))
 
     @app.timer(interval=settings.windows.tick_interval_seconds)
     async def tick() -> None:
