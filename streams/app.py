@@ -45,14 +45,6 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
         producer_max_request_size=max(1_048_576, settings.max_message_bytes + 65_536),
         producer_linger=settings.producer.linger_ms / 1000.0,
         stream_recovery_delay=0.0,
-        # No standby replicas. With the in-memory store they save nothing: a worker
-        # given a partition replays its changelog from the start whatever a standby
-        # has read. And they broke the handback: when the second worker of two left,
-        # Faust's recovery kept the first worker's standby offset for the changelog
-        # partition it now owned as active, and recovery then waited forever for that
-        # partition's events (seen in the rebalance test's worker log, about 1 run in
-        # 16; the other failures lost a few events after the handback).
-        table_standby_replicas=0,
         web_enabled=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,

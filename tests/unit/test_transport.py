@@ -23,13 +23,3 @@ def test_the_worker_consumer_uses_the_configured_fetch_wait(tmp_path):
             await consumer.stop()
 
     assert asyncio.run(build()) == 42
-
-
-def test_tables_keep_no_standby_replicas(tmp_path):
-    """A standby replica of a changelog partition left its offset behind in Faust's
-    recovery when the worker became that partition's active owner (the second of two
-    workers left), and recovery stalled; with the in-memory store a standby saves no
-    replay, so there are none."""
-    app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
-    assert app.conf.table_standby_replicas == 0
-    assert app.assignor.replicas == 0
