@@ -4,7 +4,8 @@ Faust's aiokafka driver creates the worker's consumer with ``fetch_max_wait_ms``
 hard-coded to 1,500 ms. On a broker that holds a fetch until that wait runs out
 (the embedded Tansu broker does, even with data waiting), every hop of an alert
 (touchpoints, then alert-events) costs up to that long. This transport creates
-the same consumer with the configured wait instead; nothing else changes.
+the same consumer with the configured wait instead. It also seeks to the committed
+offsets with the flow stopped (see ``_Consumer.perform_seek``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,25 @@ class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets with the flow stopped.
+
+        After a rebalance Faust's recovery resumes the stream partitions, with the
+        flow still running from reading the changelogs, and only then awaits this
+        seek. Records fetched from the old position meanwhile reached the agent and
+        moved Faust's read offsets, and an offset went missing: the agent was handed
+        564 then 566 (rebalance test, a stream processor logging each offset). The
+        same race as faust-streaming#216. Stopping the flow first makes the drain loop
+        drop what it fetched before the seek; Faust's callers resume the flow after it.
+        """
+        was_active = self.flow_active
+        self.stop_flow()
+        try:
+            await super().perform_seek()
+        finally:
+            if was_active:
+                self.resume_flow()
 
 
 class _Transport(faust_aiokafka.Transport):

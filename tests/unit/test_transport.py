@@ -23,3 +23,26 @@ def test_the_worker_consumer_uses_the_configured_fetch_wait(tmp_path):
             await consumer.stop()
 
     assert asyncio.run(build()) == 42
+
+
+def test_the_seek_to_committed_offsets_runs_with_the_flow_stopped(tmp_path, monkeypatch):
+    """Records fetched before the seek must not reach the agent while it runs; Faust's
+    recovery calls it with the flow running (faust-streaming#216)."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    seen: list[bool] = []
+
+    async def committed_seek(consumer) -> None:
+        seen.append(consumer.flow_active)
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "perform_seek", committed_seek)
+
+    async def seek(flow_active: bool) -> bool:
+        consumer = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry()).consumer
+        consumer.resume_flow() if flow_active else consumer.stop_flow()
+        await consumer.perform_seek()
+        return consumer.flow_active
+
+    assert asyncio.run(seek(True)) is True  # resumed as it was
+    assert asyncio.run(seek(False)) is False  # left stopped, as it was
+    assert seen == [False, False]
