@@ -101,7 +101,11 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     telemetry = PipelineTelemetry(
         registry, channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )
-    processor = Processor(settings, engine, telemetry, sinks, [state])
+    processor = Processor(
+        settings, engine, telemetry, sinks, [state],
+        continuity=app.offset_continuity,
+        reread=lambda tp, offset: app.consumer.reread_from(tp, offset),
+    )
     incidents = StateTable(table("kohta-incidents", partitions=1), lambda key: 0, layout={"": ()})
     publisher = AlertPublisher(settings, incidents.view(""), telemetry, app.topic(topics.alerts, **raw))
 
@@ -149,6 +153,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         # stale. (Faust revokes every partition at a rebalance; those this worker keeps
         # are reported again from the next tick, and their incidents once restored.)
         for tp in revoked:
+            app.offset_continuity.forget(tp)  # due again from the committed offset
             if tp.topic == topics.touchpoints:
                 engine.forget_partition(tp.partition)
             if tp.topic in (topics.touchpoints, topics.repartition):

@@ -10,12 +10,12 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
-from faust.types import TopicT
+from faust.types import TP, TopicT
 from faust.types.tuples import Message
 
 from streams import internal
@@ -25,6 +25,7 @@ from streams.events import TouchpointEvent
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
 from streams.changelog import StateTable
+from streams.continuity import OffsetContinuity
 from streams.control import parse_control
 from streams.validation import EventRejected, decode_message
 
@@ -87,12 +88,17 @@ class Processor:
         telemetry: PipelineTelemetry,
         sinks: Sinks,
         tables: Sequence[StateTable] = (),
+        continuity: OffsetContinuity | None = None,
+        reread: Callable[[TP, int], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.telemetry = telemetry
         self.sinks = sinks
         self.tables = tables
+        # Holes are looked for only with a consumer to read again from (not in unit tests' fakes).
+        self.continuity = continuity if reread is not None else None
+        self._reread = reread
         self._repartition_topic = settings.topics.repartition
         self._alerts_in_flight: list[Awaitable[Any]] = []  # this batch's, until delivered
         self._heap = HeapTrimmer()
@@ -114,7 +120,11 @@ class Processor:
         """
         pending = PendingRuns()
         read: Counter[str] = Counter()
+        rereads: dict[TP, int] = {}  # partitions to read again, from the hole
+        set_aside: set[TP] = set()
         for message in messages:
+            if self.continuity is not None and self._sets_aside(message, rereads, set_aside):
+                continue
             read[message.topic] += 1
             if message.topic == self._repartition_topic:
                 # A tick or a command acts on the partition as it stands after every
@@ -138,7 +148,26 @@ class Processor:
             await asyncio.gather(*in_flight)
         for table in self.tables:
             table.flush()
+        for tp, hole in rereads.items():
+            await self._reread(tp, hole)  # type: ignore[misc]  # set whenever continuity is
         self._heap.maybe_trim()  # after the flush, when the batch's garbage is gone
+
+    def _sets_aside(self, message: Message, rereads: dict[TP, int], set_aside: set[TP]) -> bool:
+        """Whether ``message`` is past a hole in its partition's offsets. It is then not
+        processed: it comes again when the partition is read again from the hole."""
+        tp = message.tp
+        if tp not in set_aside:
+            verdict, hole = self.continuity.check(tp, message.offset)  # type: ignore[union-attr]
+            if verdict == "process":
+                return False
+            set_aside.add(tp)
+            if verdict == "reread":
+                rereads[tp] = hole  # type: ignore[assignment]
+                log.warning("offsets of %s:%s skipped from %s to %s; reading again from %s",
+                            message.topic, message.partition, hole, message.offset, hole)
+        self.telemetry.offset_holes.labels(
+            topic=message.topic, outcome="reread" if tp in rereads else "set_aside").inc()
+        return True
 
     async def _absorb_pending(self, pending: PendingRuns) -> None:
         for partition, parcels in pending.take():

@@ -105,6 +105,14 @@ class PipelineTelemetry:
             registry=registry,
         )
         # Small batches cost: each rewrites its channels' window records to the changelog.
+        self.offset_holes = Counter(
+            "kohta_offset_holes_total",
+            "Messages set aside because an offset before them never reached the agent "
+            "(outcome=reread: the partition is read again from the hole; set_aside: a "
+            "read again was just asked for), by topic.",
+            ["topic", "outcome"],
+            registry=registry,
+        )
         self.batch_messages = Histogram(
             "kohta_batch_messages",
             "Messages per batch the agent processed (consumer.batch_messages is the most).",

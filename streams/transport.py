@@ -15,6 +15,9 @@ from typing import Any
 import aiokafka
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+from streams.continuity import OffsetContinuity
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -45,6 +48,19 @@ class _Consumer(faust_aiokafka.Consumer):
         self.stop_flow()
         try:
             await super().perform_seek()
+            # The committed offsets are the read offsets now: they are due next.
+            self.app.offset_continuity.after_seek(dict(self._read_offset))
+        finally:
+            if was_active:
+                self.resume_flow()
+
+    async def reread_from(self, tp: TP, offset: int) -> None:
+        """Read ``tp`` again from ``offset`` (a hole: see streams.continuity), with the
+        flow stopped for the same reason as in :meth:`perform_seek`."""
+        was_active = self.flow_active
+        self.stop_flow()
+        try:
+            await self.seek(tp, offset)
         finally:
             if was_active:
                 self.resume_flow()
@@ -55,10 +71,12 @@ class _Transport(faust_aiokafka.Transport):
 
 
 class App(faust.App):
-    """A ``faust.App`` whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch."""
+    """A ``faust.App`` whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch,
+    and knows which offset of each source partition is due next."""
 
     def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.offset_continuity = OffsetContinuity()
         super().__init__(*args, **kwargs)
 
     def _new_transport(self) -> _Transport:

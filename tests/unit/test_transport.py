@@ -34,15 +34,18 @@ def test_the_seek_to_committed_offsets_runs_with_the_flow_stopped(tmp_path, monk
 
     async def committed_seek(consumer) -> None:
         seen.append(consumer.flow_active)
+        consumer._read_offset["touchpoints-0"] = 167  # where Faust's seek leaves it
 
     monkeypatch.setattr(faust_aiokafka.Consumer, "perform_seek", committed_seek)
 
-    async def seek(flow_active: bool) -> bool:
-        consumer = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry()).consumer
+    async def seek(flow_active: bool) -> tuple[bool, tuple]:
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        consumer = app.consumer
         consumer.resume_flow() if flow_active else consumer.stop_flow()
         await consumer.perform_seek()
-        return consumer.flow_active
+        # The committed offset is due next: 168 first means 167 was skipped.
+        return consumer.flow_active, app.offset_continuity.check("touchpoints-0", 168)
 
-    assert asyncio.run(seek(True)) is True  # resumed as it was
-    assert asyncio.run(seek(False)) is False  # left stopped, as it was
+    assert asyncio.run(seek(True)) == (True, ("reread", 167))  # flow resumed as it was
+    assert asyncio.run(seek(False)) == (False, ("reread", 167))  # left stopped, as it was
     assert seen == [False, False]

@@ -1,0 +1,74 @@
+"""A partition whose offsets reach the processor with a hole is read again from the
+hole, and nothing past the hole is counted before the hole's message is."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+import orjson
+from prometheus_client import CollectorRegistry
+
+from streams.continuity import OffsetContinuity
+from streams.engine import Engine
+from streams.processor import Processor, Sinks
+from streams.settings import KohtaSettings
+from streams.telemetry import PipelineTelemetry
+from tests.unit.test_processor_failures import RecordingTopic
+
+TOPIC = "kohta.touchpoints"
+
+
+def _message(offset: int):
+    event = {"event_id": f"e{offset}", "ts": 1_700_000_000.0 + offset, "channel": "chat", "type": "contact"}
+    return SimpleNamespace(topic=TOPIC, partition=0, offset=offset, tp=(TOPIC, 0), value=orjson.dumps(event))
+
+
+def _processor():
+    settings = KohtaSettings(topics={"partitions": 1}, channels=["chat"])
+    engine = Engine(settings, windows={}, detectors={}, alerts={})
+    registry = CollectorRegistry()
+    telemetry = PipelineTelemetry(registry, channels=settings.channels, max_discovered_channels=5)
+    sinks = Sinks(alert_events=RecordingTopic(), dead_letter=RecordingTopic(), repartition=RecordingTopic())
+    continuity = OffsetContinuity(retry_seconds=0)
+    rereads: list[tuple] = []
+
+    async def reread(tp, offset) -> None:
+        rereads.append((tp, offset))
+
+    processor = Processor(settings, engine, telemetry, sinks, continuity=continuity, reread=reread)
+    return processor, continuity, rereads, registry
+
+
+def _accepted(registry) -> float:
+    return registry.get_sample_value("kohta_events_total", {"channel": "chat", "outcome": "accepted"}) or 0
+
+
+def test_messages_past_a_hole_wait_for_the_hole_to_be_read_again():
+    processor, continuity, rereads, registry = _processor()
+    continuity.after_seek({(TOPIC, 0): 0})
+    asyncio.run(processor.handle_batch([_message(0), _message(1), _message(3), _message(4)]))
+    assert rereads == [((TOPIC, 0), 2)]
+    assert _accepted(registry) == 2  # 3 and 4 were set aside, not counted past the hole
+    assert registry.get_sample_value("kohta_offset_holes_total", {"topic": TOPIC, "outcome": "reread"}) == 2
+    # Read again from 2: every event counted once, in order.
+    asyncio.run(processor.handle_batch([_message(2), _message(3), _message(4)]))
+    assert _accepted(registry) == 5
+    assert rereads == [((TOPIC, 0), 2)]
+
+
+def test_without_the_hole_the_events_past_it_would_be_lost_for_good():
+    """Why: once 3 is absorbed, the channel's state marks offsets up to 3 as absorbed,
+    so 2 arriving later is taken for a redelivery."""
+    processor, continuity, rereads, registry = _processor()
+    processor.continuity = None  # looking for holes switched off
+    asyncio.run(processor.handle_batch([_message(0), _message(1), _message(3)]))
+    asyncio.run(processor.handle_batch([_message(2)]))
+    assert _accepted(registry) == 3
+    assert registry.get_sample_value("kohta_events_total", {"channel": "chat", "outcome": "replayed"}) == 1
+
+
+def test_a_partition_first_seen_without_a_committed_offset_is_taken_as_it_comes():
+    processor, continuity, rereads, registry = _processor()
+    asyncio.run(processor.handle_batch([_message(5), _message(6)]))
+    assert rereads == [] and _accepted(registry) == 2
