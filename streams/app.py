@@ -105,6 +105,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         settings, engine, telemetry, sinks, [state],
         continuity=app.offset_continuity,
         reread=lambda tp, offset: app.consumer.reread_from(tp, offset),
+        accept_hole=lambda tp, start, end: app.consumer.accept_hole(tp, start, end),
     )
     incidents = StateTable(table("kohta-incidents", partitions=1), lambda key: 0, layout={"": ()})
     publisher = AlertPublisher(settings, incidents.view(""), telemetry, app.topic(topics.alerts, **raw))

@@ -44,7 +44,7 @@ class OffsetContinuity:
     >>> due.check("p0", 150)  # a redelivery: the engine skips what it has absorbed
     ('process', None)
     >>> [due.check("p0", 171) for _ in range(3)]  # 169 and 170 hold no records
-    [('reread', 169), ('reread', 169), ('process', None)]
+    [('reread', 169), ('reread', 169), ('process_past_hole', 169)]
     """
 
     def __init__(
@@ -72,7 +72,8 @@ class OffsetContinuity:
         """``("process", None)`` if the message at ``offset`` may be processed (it
         becomes the newest seen); ``("reread", hole)`` if it is past a hole and the
         consumer is to read ``tp`` again from ``hole``; ``("set_aside", hole)`` if a
-        read from ``hole`` was asked for moments ago."""
+        read from ``hole`` was asked for moments ago; ``("process_past_hole", hole)``
+        if the hole is accepted as holding no records."""
         due = self._due.get(tp)
         if due is not None and offset > due:
             hole = self._holes.get(tp)
@@ -87,7 +88,9 @@ class OffsetContinuity:
                 hole.last_reread = now
                 return "reread", due
             del self._holes[tp]  # read again and again: nothing is there
-        elif due is not None and offset == due:
+            self._due[tp] = offset + 1
+            return "process_past_hole", due
+        if due is not None and offset == due:
             self._holes.pop(tp, None)
         if due is None or offset >= due:
             self._due[tp] = offset + 1

@@ -90,6 +90,7 @@ class Processor:
         tables: Sequence[StateTable] = (),
         continuity: OffsetContinuity | None = None,
         reread: Callable[[TP, int], Awaitable[None]] | None = None,
+        accept_hole: Callable[[TP, int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
@@ -99,6 +100,7 @@ class Processor:
         # Holes are looked for only with a consumer to read again from (not in unit tests' fakes).
         self.continuity = continuity if reread is not None else None
         self._reread = reread
+        self._accept_hole = accept_hole
         self._repartition_topic = settings.topics.repartition
         self._alerts_in_flight: list[Awaitable[Any]] = []  # this batch's, until delivered
         self._heap = HeapTrimmer()
@@ -122,8 +124,9 @@ class Processor:
         read: Counter[str] = Counter()
         rereads: dict[TP, int] = {}  # partitions to read again, from the hole
         set_aside: set[TP] = set()
+        empty_holes: list[tuple[TP, int, int]] = []  # read again, and nothing came
         for message in messages:
-            if self.continuity is not None and self._sets_aside(message, rereads, set_aside):
+            if self.continuity is not None and self._sets_aside(message, rereads, set_aside, empty_holes):
                 continue
             read[message.topic] += 1
             if message.topic == self._repartition_topic:
@@ -150,15 +153,25 @@ class Processor:
             table.flush()
         for tp, hole in rereads.items():
             await self._reread(tp, hole)  # type: ignore[misc]  # set whenever continuity is
+        for tp, start, end in empty_holes:
+            if self._accept_hole is not None:
+                await self._accept_hole(tp, start, end)
         self._heap.maybe_trim()  # after the flush, when the batch's garbage is gone
 
-    def _sets_aside(self, message: Message, rereads: dict[TP, int], set_aside: set[TP]) -> bool:
+    def _sets_aside(
+        self, message: Message, rereads: dict[TP, int], set_aside: set[TP], empty_holes: list[tuple[TP, int, int]]
+    ) -> bool:
         """Whether ``message`` is past a hole in its partition's offsets. It is then not
         processed: it comes again when the partition is read again from the hole."""
         tp = message.tp
         if tp not in set_aside:
             verdict, hole = self.continuity.check(tp, message.offset)  # type: ignore[union-attr]
             if verdict == "process":
+                return False
+            if verdict == "process_past_hole":
+                log.warning("offsets %s to %s of %s:%s never came after reading again: taken as holding "
+                            "no records", hole, message.offset - 1, message.topic, message.partition)
+                empty_holes.append((tp, hole, message.offset))  # type: ignore[arg-type]
                 return False
             set_aside.add(tp)
             if verdict == "reread":

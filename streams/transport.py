@@ -56,7 +56,15 @@ class _Consumer(faust_aiokafka.Consumer):
 
     async def reread_from(self, tp: TP, offset: int) -> None:
         """Read ``tp`` again from ``offset`` (a hole: see streams.continuity), with the
-        flow stopped for the same reason as in :meth:`perform_seek`."""
+        flow stopped for the same reason as in :meth:`perform_seek`.
+
+        Faust takes a jump in the offsets it reads for a gap with no records and
+        commits past it once the next message is acked: it would commit past the hole
+        before its message is read again (the rebalance test lost three events so,
+        the hole found while partitions were being revoked). So the hole's offset
+        stops being such a gap.
+        """
+        self._gap[tp].chop(offset, offset + 1)
         was_active = self.flow_active
         self.stop_flow()
         try:
@@ -64,6 +72,10 @@ class _Consumer(faust_aiokafka.Consumer):
         finally:
             if was_active:
                 self.resume_flow()
+
+    async def accept_hole(self, tp: TP, start: int, end: int) -> None:
+        """Offsets ``start`` to ``end - 1`` hold no records: commits may pass them."""
+        await self._add_gap(tp, start, end - 1)
 
 
 class _Transport(faust_aiokafka.Transport):

@@ -49,3 +49,32 @@ def test_the_seek_to_committed_offsets_runs_with_the_flow_stopped(tmp_path, monk
     assert asyncio.run(seek(True)) == (True, ("reread", 167))  # flow resumed as it was
     assert asyncio.run(seek(False)) == (False, ("reread", 167))  # left stopped, as it was
     assert seen == [False, False]
+
+
+def test_reading_a_hole_again_stops_faust_committing_past_it(tmp_path, monkeypatch):
+    """Faust takes a jump in the offsets it read for a gap without records and commits
+    past it; a hole being read again must hold the commit back until its message is
+    processed. Accepting a hole as empty lets commits pass it again."""
+    tp = ("kohta.touchpoints", 1)
+    seeks: list[tuple] = []
+
+    async def run() -> tuple:
+        consumer = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry()).consumer
+
+        async def seek(partition, offset) -> None:
+            seeks.append((partition, offset, consumer.flow_active))
+
+        monkeypatch.setattr(consumer, "seek", seek)
+        consumer.resume_flow()
+        consumer._gap[tp].addi(515, 517)  # Faust read 514, then 516
+        consumer._acked[tp].extend([514, 516])
+        await consumer.reread_from(tp, 515)
+        held = consumer._new_offset(tp)
+        await consumer.accept_hole(tp, 515, 516)
+        consumer._acked[tp].extend([516])
+        return held, consumer._new_offset(tp), consumer.flow_active
+
+    held, passed, flow_active = asyncio.run(run())
+    assert seeks == [(tp, 515, False)]  # read again with the flow stopped
+    assert held == 515  # the commit stops at the hole
+    assert passed == 517 and flow_active is True
