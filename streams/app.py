@@ -16,6 +16,7 @@ from streams import codecs, internal, transport
 from streams.cancellation import finish_then_cancel
 from streams.changelog import StateTable
 from streams.engine import Engine
+from streams.holes import HoleWatch
 from streams.lag import record_lag
 from streams.partitioning import partition_for
 from streams.processor import Processor, Sinks
@@ -101,12 +102,14 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     telemetry = PipelineTelemetry(
         registry, channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )
-    processor = Processor(
-        settings, engine, telemetry, sinks, [state],
-        continuity=app.offset_continuity,
+    # Both agents with per-key state look for holes in the offsets Faust hands them.
+    holes = HoleWatch(
+        app.offset_continuity,
+        telemetry.offset_holes,
         reread=lambda tp, offset: app.consumer.reread_from(tp, offset),
         accept_hole=lambda tp, start, end: app.consumer.accept_hole(tp, start, end),
     )
+    processor = Processor(settings, engine, telemetry, sinks, [state], holes=holes)
     incidents = StateTable(table("kohta-incidents", partitions=1), lambda key: 0, layout={"": ()})
     publisher = AlertPublisher(settings, incidents.view(""), telemetry, app.topic(topics.alerts, **raw))
 
@@ -128,8 +131,11 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
             await finish_then_cancel(processor.handle_control(event.message))
 
     async def publish_one(message: Message) -> None:
-        await publisher.handle(message)
-        incidents.flush()
+        batch_holes = holes.batch()
+        if not batch_holes.sets_aside(message):
+            await publisher.handle(message)
+            incidents.flush()
+        await batch_holes.read_again()
 
     @app.agent(alert_events, name="kohta-publish", concurrency=1)
     async def publish(stream: faust.StreamT) -> None:

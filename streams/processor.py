@@ -10,22 +10,22 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import orjson
-from faust.types import TP, TopicT
+from faust.types import TopicT
 from faust.types.tuples import Message
 
 from streams import internal
 from streams.engine import Engine, Outcome
+from streams.holes import HoleWatch
 from streams.memory import HeapTrimmer
 from streams.events import TouchpointEvent
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
 from streams.changelog import StateTable
-from streams.continuity import OffsetContinuity
 from streams.control import parse_control
 from streams.validation import EventRejected, decode_message
 
@@ -88,19 +88,14 @@ class Processor:
         telemetry: PipelineTelemetry,
         sinks: Sinks,
         tables: Sequence[StateTable] = (),
-        continuity: OffsetContinuity | None = None,
-        reread: Callable[[TP, int], Awaitable[None]] | None = None,
-        accept_hole: Callable[[TP, int, int], Awaitable[None]] | None = None,
+        holes: HoleWatch | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.telemetry = telemetry
         self.sinks = sinks
         self.tables = tables
-        # Holes are looked for only with a consumer to read again from (not in unit tests' fakes).
-        self.continuity = continuity if reread is not None else None
-        self._reread = reread
-        self._accept_hole = accept_hole
+        self.holes = holes  # None: offsets taken as they come (unit tests' fakes)
         self._repartition_topic = settings.topics.repartition
         self._alerts_in_flight: list[Awaitable[Any]] = []  # this batch's, until delivered
         self._heap = HeapTrimmer()
@@ -122,11 +117,9 @@ class Processor:
         """
         pending = PendingRuns()
         read: Counter[str] = Counter()
-        rereads: dict[TP, int] = {}  # partitions to read again, from the hole
-        set_aside: set[TP] = set()
-        empty_holes: list[tuple[TP, int, int]] = []  # read again, and nothing came
+        holes = self.holes.batch() if self.holes is not None else None
         for message in messages:
-            if self.continuity is not None and self._sets_aside(message, rereads, set_aside, empty_holes):
+            if holes is not None and holes.sets_aside(message):
                 continue
             read[message.topic] += 1
             if message.topic == self._repartition_topic:
@@ -151,36 +144,9 @@ class Processor:
             await asyncio.gather(*in_flight)
         for table in self.tables:
             table.flush()
-        for tp, hole in rereads.items():
-            await self._reread(tp, hole)  # type: ignore[misc]  # set whenever continuity is
-        for tp, start, end in empty_holes:
-            if self._accept_hole is not None:
-                await self._accept_hole(tp, start, end)
+        if holes is not None:
+            await holes.read_again()
         self._heap.maybe_trim()  # after the flush, when the batch's garbage is gone
-
-    def _sets_aside(
-        self, message: Message, rereads: dict[TP, int], set_aside: set[TP], empty_holes: list[tuple[TP, int, int]]
-    ) -> bool:
-        """Whether ``message`` is past a hole in its partition's offsets. It is then not
-        processed: it comes again when the partition is read again from the hole."""
-        tp = message.tp
-        if tp not in set_aside:
-            verdict, hole = self.continuity.check(tp, message.offset)  # type: ignore[union-attr]
-            if verdict == "process":
-                return False
-            if verdict == "process_past_hole":
-                log.warning("offsets %s to %s of %s:%s never came after reading again: taken as holding "
-                            "no records", hole, message.offset - 1, message.topic, message.partition)
-                empty_holes.append((tp, hole, message.offset))  # type: ignore[arg-type]
-                return False
-            set_aside.add(tp)
-            if verdict == "reread":
-                rereads[tp] = hole  # type: ignore[assignment]
-                log.warning("offsets of %s:%s skipped from %s to %s; reading again from %s",
-                            message.topic, message.partition, hole, message.offset, hole)
-        self.telemetry.offset_holes.labels(
-            topic=message.topic, outcome="reread" if tp in rereads else "set_aside").inc()
-        return True
 
     async def _absorb_pending(self, pending: PendingRuns) -> None:
         for partition, parcels in pending.take():

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from streams.continuity import OffsetContinuity
 from streams.engine import Engine
+from streams.holes import HoleWatch
 from streams.processor import Processor, Sinks
 from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
@@ -36,7 +37,8 @@ def _processor():
     async def reread(tp, offset) -> None:
         rereads.append((tp, offset))
 
-    processor = Processor(settings, engine, telemetry, sinks, continuity=continuity, reread=reread)
+    holes = HoleWatch(continuity, telemetry.offset_holes, reread=reread)
+    processor = Processor(settings, engine, telemetry, sinks, holes=holes)
     return processor, continuity, rereads, registry
 
 
@@ -61,7 +63,7 @@ def test_without_the_hole_the_events_past_it_would_be_lost_for_good():
     """Why: once 3 is absorbed, the channel's state marks offsets up to 3 as absorbed,
     so 2 arriving later is taken for a redelivery."""
     processor, continuity, rereads, registry = _processor()
-    processor.continuity = None  # looking for holes switched off
+    processor.holes = None  # looking for holes switched off
     asyncio.run(processor.handle_batch([_message(0), _message(1), _message(3)]))
     asyncio.run(processor.handle_batch([_message(2)]))
     assert _accepted(registry) == 3
@@ -72,3 +74,28 @@ def test_a_partition_first_seen_without_a_committed_offset_is_taken_as_it_comes(
     processor, continuity, rereads, registry = _processor()
     asyncio.run(processor.handle_batch([_message(5), _message(6)]))
     assert rereads == [] and _accepted(registry) == 2
+
+
+def test_a_hole_that_stays_empty_is_let_through_after_the_batch():
+    registry = CollectorRegistry()
+    telemetry = PipelineTelemetry(registry, channels=["chat"], max_discovered_channels=5)
+    calls: list[tuple] = []
+
+    async def reread(tp, offset) -> None:
+        calls.append(("reread", tp, offset))
+
+    async def accept_hole(tp, start, end) -> None:
+        calls.append(("accept", tp, start, end))
+
+    watch = HoleWatch(OffsetContinuity(max_rereads=2, retry_seconds=0), telemetry.offset_holes, reread, accept_hole)
+    watch.continuity.after_seek({(TOPIC, 0): 7})
+
+    def one_batch(offset: int) -> bool:
+        batch = watch.batch()
+        set_aside = batch.sets_aside(_message(offset))
+        asyncio.run(batch.read_again())
+        return set_aside
+
+    # 7 and 8 never come (a transaction marker, say): 9 is set aside twice, then taken.
+    assert [one_batch(9) for _ in range(3)] == [True, True, False]
+    assert calls == [("reread", (TOPIC, 0), 7), ("reread", (TOPIC, 0), 7), ("accept", (TOPIC, 0), 7, 9)]
