@@ -11,10 +11,16 @@ replay.
 :class:`OffsetContinuity` knows the next offset due from each source partition: the
 committed offset after each seek to it, then one past each message. A message past
 it is a hole: the processor sets that partition's messages aside (they come again)
-and has the consumer read again from the hole, at most once per ``retry_seconds``
-(records fetched before the seek may still arrive meanwhile). A hole still there
-after ``max_rereads`` reads holds no records (a transaction marker, a compacted
-record) and is accepted.
+and has the consumer read again from the hole.
+
+Some holes hold no records: a transaction marker of an upstream transactional
+producer takes an offset, and so does a record removed by compaction. Reading again
+from such a hole brings back the same first message past it. When that message has
+come back ``confirmations`` times, the hole is accepted as empty. That costs one
+read again per confirmation, not seconds. Records fetched before a seek may still
+arrive meanwhile; they are set aside as well. Failing that (the first message past
+the hole never comes back), a hole is read again at most once per ``retry_seconds``,
+and accepted after ``max_rereads`` reads.
 """
 
 from __future__ import annotations
@@ -27,15 +33,17 @@ from dataclasses import dataclass
 @dataclass(slots=True)
 class _Hole:
     offset: int
+    first_past: int  # the first offset handed over past the hole
     rereads: int
     last_reread: float
+    came_back: int = 0  # times first_past came again after reading again
 
 
 class OffsetContinuity:
     """The next offset due per source partition, and the holes being read again.
 
     >>> clock = iter(range(0, 1000, 10)).__next__  # 10 s between calls
-    >>> due = OffsetContinuity(max_rereads=2, retry_seconds=5, clock=clock)
+    >>> due = OffsetContinuity(max_rereads=3, retry_seconds=5, clock=clock)
     >>> due.after_seek({"p0": 167})
     >>> due.check("p0", 168)  # 167 never came: set 168 aside, read again from 167
     ('reread', 167)
@@ -43,13 +51,18 @@ class OffsetContinuity:
     (('process', None), ('process', None))
     >>> due.check("p0", 150)  # a redelivery: the engine skips what it has absorbed
     ('process', None)
-    >>> [due.check("p0", 171) for _ in range(3)]  # 169 and 170 hold no records
+    >>> [due.check("p0", 171) for _ in range(3)]  # 171 again and again: 169, 170 hold no records
     [('reread', 169), ('reread', 169), ('process_past_hole', 169)]
     """
 
     def __init__(
-        self, max_rereads: int = 5, retry_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
+        self,
+        confirmations: int = 2,
+        max_rereads: int = 5,
+        retry_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.confirmations = confirmations
         self.max_rereads = max_rereads
         self.retry_seconds = retry_seconds
         self._clock = clock
@@ -59,6 +72,7 @@ class OffsetContinuity:
     def after_seek(self, committed: Mapping[Hashable, int | None]) -> None:
         """The consumer went back to these committed offsets: they are due next."""
         for tp, offset in committed.items():
+            self._holes.pop(tp, None)  # looked for again from the committed offset
             if offset is not None and offset >= 0:
                 self._due[tp] = offset
             else:
@@ -79,19 +93,27 @@ class OffsetContinuity:
             hole = self._holes.get(tp)
             now = self._clock()
             if hole is None or hole.offset != due:
-                self._holes[tp] = _Hole(due, 1, now)
+                self._holes[tp] = _Hole(due, offset, 1, now)
                 return "reread", due
-            if hole.rereads < self.max_rereads:
-                if now - hole.last_reread < self.retry_seconds:
-                    return "set_aside", due
-                hole.rereads += 1
-                hole.last_reread = now
-                return "reread", due
-            del self._holes[tp]  # read again and again: nothing is there
-            self._due[tp] = offset + 1
-            return "process_past_hole", due
+            if offset == hole.first_past:
+                # Only a read again brings a message back: the hole came back with it.
+                hole.came_back += 1
+                if hole.came_back >= self.confirmations:
+                    return self._accept(tp, hole, offset)
+            elif hole.rereads >= self.max_rereads:
+                return self._accept(tp, hole, offset)
+            elif now - hole.last_reread < self.retry_seconds:
+                return "set_aside", due
+            hole.rereads += 1
+            hole.last_reread = now
+            return "reread", due
         if due is not None and offset == due:
             self._holes.pop(tp, None)
         if due is None or offset >= due:
             self._due[tp] = offset + 1
         return "process", None
+
+    def _accept(self, tp: Hashable, hole: _Hole, offset: int) -> tuple[str, int | None]:
+        del self._holes[tp]
+        self._due[tp] = offset + 1
+        return "process_past_hole", hole.offset

@@ -99,3 +99,23 @@ def test_a_hole_that_stays_empty_is_let_through_after_the_batch():
     # 7 and 8 never come (a transaction marker, say): 9 is set aside twice, then taken.
     assert [one_batch(9) for _ in range(3)] == [True, True, False]
     assert calls == [("reread", (TOPIC, 0), 7), ("reread", (TOPIC, 0), 7), ("accept", (TOPIC, 0), 7, 9)]
+
+
+def test_a_transaction_marker_is_accepted_once_reading_again_brings_back_the_same_jump():
+    """Offset 10 is a marker: reading again from it brings 11 back first. Two such
+    returns accept it, without waiting out the retry interval; the messages fetched
+    before each seek (12, 13) are set aside meanwhile."""
+    continuity = OffsetContinuity(retry_seconds=3600, clock=lambda: 0.0)
+    continuity.after_seek({"p": 9})
+    verdicts = [continuity.check("p", offset)[0] for offset in (9, 11, 12, 13, 11, 12, 11, 12, 13)]
+    assert verdicts == ["process", "reread", "set_aside", "set_aside", "reread", "set_aside",
+                        "process_past_hole", "process", "process"]
+
+
+def test_stale_messages_alone_never_accept_a_hole_that_holds_a_record():
+    """Faust skipped 167; the messages after it, fetched before the seek, keep arriving.
+    They are not the first message past the hole, so they accept nothing."""
+    continuity = OffsetContinuity(retry_seconds=3600, clock=lambda: 0.0)
+    continuity.after_seek({"p": 167})
+    verdicts = [continuity.check("p", offset)[0] for offset in (168, 169, 170, 171, 167, 168, 169)]
+    assert verdicts == ["reread", "set_aside", "set_aside", "set_aside", "process", "process", "process"]
