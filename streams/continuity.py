@@ -68,6 +68,7 @@ class OffsetContinuity:
         self._clock = clock
         self._due: dict[Hashable, int] = {}
         self._holes: dict[Hashable, _Hole] = {}
+        self._ahead: dict[Hashable, int] = {}  # the highest offset set aside, until processed
 
     def after_seek(self, committed: Mapping[Hashable, int | None]) -> None:
         """The consumer went back to these committed offsets: they are due next."""
@@ -79,8 +80,43 @@ class OffsetContinuity:
                 self._due.pop(tp, None)
 
     def forget(self, tp: Hashable) -> None:
+        # What was set aside stays: Faust may still hold its acks (see commit_limit).
         self._due.pop(tp, None)
         self._holes.pop(tp, None)
+
+    def set_aside(self, tp: Hashable, offset: int) -> None:
+        """The message at ``offset`` was not processed: it is to come again."""
+        if offset > self._ahead.get(tp, -1):
+            self._ahead[tp] = offset
+
+    def commit_limit(self, tp: Hashable) -> int | None:
+        """The highest offset that may be committed for ``tp`` (``None``: no limit).
+
+        A message set aside is acked all the same (Faust acks the whole batch), and
+        Faust fills the jump it was handed with a gap it takes for empty. So until the
+        processor is past every message set aside, a commit may go no further than
+        the offset due next: everything below it was processed in order.
+
+        >>> due = OffsetContinuity()
+        >>> due.after_seek({"p": 1})
+        >>> due.check("p", 94), due.set_aside("p", 94), due.set_aside("p", 95)
+        (('reread', 1), None, None)
+        >>> due.commit_limit("p")
+        1
+        >>> [due.check("p", offset)[0] for offset in range(1, 95)].count("process")
+        94
+        >>> due.commit_limit("p")  # 95 comes again next
+        95
+        >>> due.check("p", 95), due.commit_limit("p")
+        (('process', None), None)
+        """
+        ahead, due = self._ahead.get(tp), self._due.get(tp)
+        if ahead is None:
+            return None
+        if due is not None and due > ahead:
+            del self._ahead[tp]
+            return None
+        return due
 
     def check(self, tp: Hashable, offset: int) -> tuple[str, int | None]:
         """``("process", None)`` if the message at ``offset`` may be processed (it

@@ -63,6 +63,7 @@ class BatchHoles:
                 self._rereads[tp] = hole  # type: ignore[assignment]
                 log.warning("offsets of %s:%s skipped from %s to %s; reading again from %s",
                             message.topic, message.partition, hole, message.offset, hole)
+        self._watch.continuity.set_aside(tp, message.offset)
         self._watch.counter.labels(
             topic=message.topic, outcome="reread" if tp in self._rereads else "set_aside").inc()
         return True

@@ -51,30 +51,58 @@ def test_the_seek_to_committed_offsets_runs_with_the_flow_stopped(tmp_path, monk
     assert seen == [False, False]
 
 
-def test_reading_a_hole_again_stops_faust_committing_past_it(tmp_path, monkeypatch):
-    """Faust takes a jump in the offsets it read for a gap without records and commits
-    past it; a hole being read again must hold the commit back until its message is
-    processed. Accepting a hole as empty lets commits pass it again."""
+def test_faust_commits_nothing_past_a_hole_until_what_was_set_aside_is_processed(tmp_path, monkeypatch):
+    """The SIGKILL test's case: committed offset 1, the agent handed 94 first. Faust
+    fills 2-93 with a gap it takes for empty and acks the batch with 94 set aside, so
+    it would commit 95; it must commit nothing until 1-94 are processed."""
     tp = ("kohta.touchpoints", 1)
     seeks: list[tuple] = []
 
     async def run() -> tuple:
-        consumer = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry()).consumer
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        consumer, continuity = app.consumer, app.offset_continuity
 
         async def seek(partition, offset) -> None:
             seeks.append((partition, offset, consumer.flow_active))
 
         monkeypatch.setattr(consumer, "seek", seek)
         consumer.resume_flow()
-        consumer._gap[tp].addi(515, 517)  # Faust read 514, then 516
-        consumer._acked[tp].extend([514, 516])
-        await consumer.reread_from(tp, 515)
+        consumer._committed_offset[tp] = 1
+        continuity.after_seek({tp: 1})
+        await consumer._add_gap(tp, 2, 93)  # what Faust's drain loop does for 1 -> 94
+        assert continuity.check(tp, 94) == ("reread", 1)
+        continuity.set_aside(tp, 94)
+        consumer._acked[tp].append(94)  # the batch is acked, 94 with it
+        await consumer.reread_from(tp, 1)
         held = consumer._new_offset(tp)
-        await consumer.accept_hole(tp, 515, 516)
-        consumer._acked[tp].extend([516])
+        for offset in range(1, 95):  # read again and processed
+            assert continuity.check(tp, offset) == ("process", None)
+            consumer._acked[tp].append(offset)
         return held, consumer._new_offset(tp), consumer.flow_active
 
-    held, passed, flow_active = asyncio.run(run())
-    assert seeks == [(tp, 515, False)]  # read again with the flow stopped
-    assert held == 515  # the commit stops at the hole
-    assert passed == 517 and flow_active is True
+    held, committed, flow_active = asyncio.run(run())
+    assert seeks == [(tp, 1, False)]  # read again with the flow stopped
+    assert held is None  # nothing past offset 1 is committed meanwhile
+    assert committed == 95 and flow_active is True
+
+
+def test_an_accepted_empty_hole_lets_commits_pass(tmp_path):
+    tp = ("kohta.touchpoints", 0)
+
+    async def run() -> int | None:
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        consumer, continuity = app.consumer, app.offset_continuity
+        consumer._committed_offset[tp] = 10
+        continuity.after_seek({tp: 10})
+        # 10 and 11 are transaction markers: 12 comes back each time it is read again.
+        verdicts = []
+        for _ in range(3):
+            verdicts.append(continuity.check(tp, 12)[0])
+            if verdicts[-1] != "process_past_hole":
+                continuity.set_aside(tp, 12)
+        assert verdicts == ["reread", "reread", "process_past_hole"]
+        await consumer.accept_hole(tp, 10, 12)
+        consumer._acked[tp].append(12)
+        return consumer._new_offset(tp)
+
+    assert asyncio.run(run()) == 13
