@@ -51,6 +51,36 @@ def test_the_seek_to_committed_offsets_runs_with_the_flow_stopped(tmp_path, monk
     assert seen == [False, False]
 
 
+def test_a_partition_without_a_committed_offset_is_due_from_the_start_of_its_log(tmp_path, monkeypatch):
+    """Nothing committed yet: the records Faust dropped while its flow was stopped have
+    no committed offset to be read again from, so the log's first offset is due."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    async def nothing_committed(consumer) -> None:
+        consumer._read_offset["touchpoints-0"] = None
+        consumer._read_offset["touchpoints-1"] = 40
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "perform_seek", nothing_committed)
+
+    async def seek() -> tuple:
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        asked: list[tuple] = []
+
+        async def earliest_offsets(*partitions):
+            asked.append(partitions)
+            return {tp: 0 for tp in partitions}
+
+        monkeypatch.setattr(app.consumer, "earliest_offsets", earliest_offsets)
+        await app.consumer.perform_seek()
+        due = app.offset_continuity
+        return asked, due.check("touchpoints-0", 392), due.check("touchpoints-1", 40)
+
+    asked, first, committed = asyncio.run(seek())
+    assert asked == [("touchpoints-0",)]
+    assert first == ("reread", 0)  # 0-391 never came: read again from the start
+    assert committed == ("process", None)
+
+
 def test_faust_commits_nothing_past_a_hole_until_what_was_set_aside_is_processed(tmp_path, monkeypatch):
     """The SIGKILL test's case: committed offset 1, the agent handed 94 first. Faust
     fills 2-93 with a gap it takes for empty and acks the batch with 94 set aside, so
