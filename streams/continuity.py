@@ -9,9 +9,11 @@ rebalance was handed offset 166, then 168 (the committed offset was 167), so eve
 replay.
 
 :class:`OffsetContinuity` knows the next offset due from each source partition: the
-committed offset after each seek to it, then one past each message. A message past
-it is a hole: the processor sets that partition's messages aside (they come again)
-and has the consumer read again from the hole.
+committed offset after each seek to it (the log's first offset where nothing is
+committed), then one past each message. A message past it is a hole: the processor
+sets that partition's messages aside (they come again) and has the consumer read again
+from the hole. Until everything set aside is processed, commits go no further than
+the offset due (:meth:`OffsetContinuity.commit_limit`).
 
 Some holes hold no records: a transaction marker of an upstream transactional
 producer takes an offset, and so does a record removed by compaction. Reading again
