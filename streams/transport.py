@@ -13,6 +13,8 @@ set aside past it is processed (see streams.continuity).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import aiokafka
@@ -49,15 +51,10 @@ class _Consumer(faust_aiokafka.Consumer):
         same race as faust-streaming#216. Stopping the flow first makes the drain loop
         drop what it fetched before the seek; Faust's callers resume the flow after it.
         """
-        was_active = self.flow_active
-        self.stop_flow()
-        try:
+        with self._flow_stopped():
             await super().perform_seek()
             # The committed offsets are the read offsets now: they are due next.
             self.app.offset_continuity.after_seek(await self._due_after_seek())
-        finally:
-            if was_active:
-                self.resume_flow()
 
     async def _due_after_seek(self) -> dict[TP, int | None]:
         """The offset due next from each partition: the committed one, or for a
@@ -80,10 +77,17 @@ class _Consumer(faust_aiokafka.Consumer):
     async def reread_from(self, tp: TP, offset: int) -> None:
         """Read ``tp`` again from ``offset`` (a hole: see streams.continuity), with the
         flow stopped for the same reason as in :meth:`perform_seek`."""
+        with self._flow_stopped():
+            await self.seek(tp, offset)
+
+    @contextmanager
+    def _flow_stopped(self) -> Iterator[None]:
+        """Stop the flow; resume it afterwards only if it was running (a caller that
+        stopped it resumes it itself)."""
         was_active = self.flow_active
         self.stop_flow()
         try:
-            await self.seek(tp, offset)
+            yield
         finally:
             if was_active:
                 self.resume_flow()
