@@ -30,6 +30,7 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
     return transport.App(
         settings.app_id,
         fetch_max_wait_ms=consumer.fetch_max_wait_ms,
+        faust_monitor=settings.web_debug_endpoints,  # its figures are only served there
         broker=settings.broker,
         broker_credentials=settings.security.faust_credentials(),
         store="memory://",

@@ -136,3 +136,20 @@ def test_an_accepted_empty_hole_lets_commits_pass(tmp_path):
         return consumer._new_offset(tp)
 
     assert asyncio.run(run()) == 13
+
+
+def test_faust_monitor_is_called_per_message_only_when_its_stats_page_is_served(tmp_path):
+    """The Monitor's figures are only served by Faust's stats page; without it, its
+    per-message hooks are work for nothing (kohta's telemetry has its own registry)."""
+
+    def sensors(web_debug_endpoints: bool) -> tuple[bool, int]:
+        async def build() -> tuple[bool, int]:
+            app = create_app(KohtaSettings(data_dir=tmp_path, web_debug_endpoints=web_debug_endpoints),
+                             CollectorRegistry())
+            list(app.on_init_dependencies())
+            return app.monitor in set(app.sensors), app.monitor is not None
+
+        return asyncio.run(build())
+
+    assert sensors(web_debug_endpoints=False) == (False, True)
+    assert sensors(web_debug_endpoints=True) == (True, True)
