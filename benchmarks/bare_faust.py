@@ -11,11 +11,15 @@ Modes:
   loop kohta's agent uses (acks each batch after the body);
 - ``iter``: ``async for event in stream.events()``, one message at a time.
 
+With ``no-monitor`` after the mode, Faust's Monitor sensor is left out of the sensors
+called per message, as kohta's worker leaves it out (``streams/transport.py``): the
+reference for what kohta's own work costs, apart from that choice.
+
 When ``EXPECTED`` events are counted it writes one JSON line to ``OUT``: wall times of
 the first and last message, the events counted after the first batch, and the
 process CPU seconds in between. The harness then stops the process.
 
-    python benchmarks/bare_faust.py BROKER_URL TOPIC PARTITIONS GROUP EXPECTED OUT [take|iter]
+    python benchmarks/bare_faust.py BROKER_URL TOPIC PARTITIONS GROUP EXPECTED OUT [take|iter] [no-monitor]
 """
 
 from __future__ import annotations
@@ -36,10 +40,18 @@ def _cpu() -> float:
     return t.user + t.system
 
 
-def build(broker: str, topic: str, partitions: int, group: str, expected: int, out: Path, mode: str) -> faust.App:
+class _AppWithoutMonitor(faust.App):
+    def on_init_dependencies(self):  # type: ignore[no-untyped-def]
+        dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
+        self.sensors.remove(self.monitor)
+        return dependencies
+
+
+def build(broker: str, topic: str, partitions: int, group: str, expected: int, out: Path, mode: str,
+          monitor: bool = True) -> faust.App:
     defaults = KohtaSettings()
     consumer = defaults.consumer
-    app = faust.App(
+    app = (faust.App if monitor else _AppWithoutMonitor)(
         group,
         broker=broker,
         store="memory://",
@@ -93,6 +105,7 @@ def build(broker: str, topic: str, partitions: int, group: str, expected: int, o
 if __name__ == "__main__":
     broker_url, topic_name, parts, group_id, wanted, out_path = sys.argv[1:7]
     loop_mode = sys.argv[7] if len(sys.argv) > 7 else "take"
-    bare = build(broker_url, topic_name, int(parts), group_id, int(wanted), Path(out_path), loop_mode)
+    with_monitor = sys.argv[8:9] != ["no-monitor"]
+    bare = build(broker_url, topic_name, int(parts), group_id, int(wanted), Path(out_path), loop_mode, with_monitor)
     sys.argv = [sys.argv[0]]  # Faust's Worker reads its own command line
     faust.Worker(bare, loglevel="info").execute_from_commandline()
