@@ -92,7 +92,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
     engine = Engine(
         settings, windows=state.view("w:"), detectors=state.view("s:", "detector"), alerts=state.view("s:", "alert")
     )
-    raw = {"key_serializer": "raw", "value_serializer": "raw"}
+    raw = {"schema": codecs.RawSchema()}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)
     alert_events = app.topic(topics.alert_events, partitions=1, **raw)
     sinks = Sinks(

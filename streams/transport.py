@@ -135,6 +135,14 @@ class App(faust.App):
         self.offset_continuity = OffsetContinuity()
         super().__init__(*args, **kwargs)
 
+    def create_event(self, key: Any, value: Any, headers: Any, message: Any) -> Any:
+        # Faust looks up conf.Event for every message, through its settings registry's
+        # __getattribute__ and a descriptor; the class does not change once configured.
+        event_class = self.__dict__.get("_event_class")
+        if event_class is None:
+            event_class = self._event_class = self.conf.Event
+        return event_class(self, key, value, headers, message)
+
     def on_init_dependencies(self) -> Iterable[Any]:
         dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
         if not self.faust_monitor:

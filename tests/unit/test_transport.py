@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry
 
 from streams.app import create_app
+from streams.codecs import RawSchema
 from streams.settings import KohtaSettings
 
 
@@ -153,3 +155,28 @@ def test_faust_monitor_is_called_per_message_only_when_its_stats_page_is_served(
 
     assert sensors(web_debug_endpoints=False) == (False, True)
     assert sensors(web_debug_endpoints=True) == (True, True)
+
+
+def test_events_are_made_with_the_configured_event_class(tmp_path):
+    """The worker looks up conf.Event once instead of per message; the events must not differ."""
+
+    async def build() -> tuple[type, object]:
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        message = Message("kohta.touchpoints", 2, 41, 0.0, 0, None, b"web", b"{}", None)
+        first, second = (app.create_event(b"web", b"{}", None, message) for _ in range(2))
+        assert (second.key, second.value, second.message) == (b"web", b"{}", message)
+        return type(first), app.conf.Event
+
+    made, configured = asyncio.run(build())
+    assert made is configured
+
+
+def test_topics_hand_over_keys_and_values_as_the_bytes_that_came(tmp_path):
+    async def decode() -> tuple[object, object]:
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        topic = app.topic("kohta.touchpoints", schema=RawSchema())
+        message = Message("kohta.touchpoints", 0, 1, 0.0, 0, None, b"web", b'{"channel": "web"}', None)
+        event = await topic.schema.compile(app)(message)
+        return event.key, event.value
+
+    assert asyncio.run(decode()) == (b"web", b'{"channel": "web"}')
