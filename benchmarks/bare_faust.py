@@ -11,15 +11,17 @@ Modes:
   loop kohta's agent uses (acks each batch after the body);
 - ``iter``: ``async for event in stream.events()``, one message at a time.
 
-With ``no-monitor`` after the mode, Faust's Monitor sensor is left out of the sensors
-called per message, as kohta's worker leaves it out (``streams/transport.py``): the
-reference for what kohta's own work costs, apart from that choice.
+With ``kohta-app`` after the mode, the agent runs on kohta's app class
+(``streams.transport.App``, with Faust's fetch wait) and topic schema
+(``streams.codecs.RawSchema``): without Faust's Monitor among the per-message sensors,
+with the event class looked up once and keys and values handed over as bytes. That
+is the reference for what kohta's own work costs on the same Faust foundation.
 
 When ``EXPECTED`` events are counted it writes one JSON line to ``OUT``: wall times of
 the first and last message, the events counted after the first batch, and the
 process CPU seconds in between. The harness then stops the process.
 
-    python benchmarks/bare_faust.py BROKER_URL TOPIC PARTITIONS GROUP EXPECTED OUT [take|iter] [no-monitor]
+    python benchmarks/bare_faust.py BROKER_URL TOPIC PARTITIONS GROUP EXPECTED OUT [take|iter] [kohta-app]
 """
 
 from __future__ import annotations
@@ -27,11 +29,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import faust
 import orjson
 
+from streams import transport
+from streams.codecs import RawSchema
 from streams.settings import KohtaSettings
 
 
@@ -40,18 +45,11 @@ def _cpu() -> float:
     return t.user + t.system
 
 
-class _AppWithoutMonitor(faust.App):
-    def on_init_dependencies(self):  # type: ignore[no-untyped-def]
-        dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
-        self.sensors.remove(self.monitor)
-        return dependencies
-
-
 def build(broker: str, topic: str, partitions: int, group: str, expected: int, out: Path, mode: str,
-          monitor: bool = True) -> faust.App:
+          kohta_app: bool = False) -> faust.App:
     defaults = KohtaSettings()
     consumer = defaults.consumer
-    app = (faust.App if monitor else _AppWithoutMonitor)(
+    app = (partial(transport.App, faust_monitor=False) if kohta_app else faust.App)(
         group,
         broker=broker,
         store="memory://",
@@ -65,7 +63,8 @@ def build(broker: str, topic: str, partitions: int, group: str, expected: int, o
         producer_max_batch_size=1,  # as kohta's config/kohta.yaml on the embedded broker
         web_enabled=False,
     )
-    source = app.topic(topic, key_serializer="raw", value_serializer="raw")
+    source = (app.topic(topic, schema=RawSchema()) if kohta_app
+              else app.topic(topic, key_serializer="raw", value_serializer="raw"))
     state = {"events": 0, "first": None, "first_cpu": 0.0, "first_events": 0, "done": False}
     loads = orjson.loads
 
@@ -105,7 +104,7 @@ def build(broker: str, topic: str, partitions: int, group: str, expected: int, o
 if __name__ == "__main__":
     broker_url, topic_name, parts, group_id, wanted, out_path = sys.argv[1:7]
     loop_mode = sys.argv[7] if len(sys.argv) > 7 else "take"
-    with_monitor = sys.argv[8:9] != ["no-monitor"]
-    bare = build(broker_url, topic_name, int(parts), group_id, int(wanted), Path(out_path), loop_mode, with_monitor)
+    on_kohta_app = sys.argv[8:9] == ["kohta-app"]
+    bare = build(broker_url, topic_name, int(parts), group_id, int(wanted), Path(out_path), loop_mode, on_kohta_app)
     sys.argv = [sys.argv[0]]  # Faust's Worker reads its own command line
     faust.Worker(bare, loglevel="info").execute_from_commandline()
