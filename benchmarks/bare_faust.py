@@ -12,9 +12,10 @@ Modes:
 - ``iter``: ``async for event in stream.events()``, one message at a time.
 
 With ``kohta-app`` after the mode, the agent runs on kohta's app class
-(``streams.transport.App``, with Faust's fetch wait) and topic schema
-(``streams.codecs.RawSchema``): without Faust's Monitor among the per-message sensors,
-with the event class looked up once and keys and values handed over as bytes. That
+(``streams.transport.App``, with Faust's fetch wait), monitor
+(``streams.monitor.StreamProgressMonitor``) and topic schema
+(``streams.codecs.RawSchema``): no statistics kept per message, the event class looked
+up once, and keys and values handed over as bytes. That
 is the reference for what kohta's own work costs on the same Faust foundation.
 
 When ``EXPECTED`` events are counted it writes one JSON line to ``OUT``: wall times of
@@ -37,6 +38,7 @@ import orjson
 
 from streams import transport
 from streams.codecs import RawSchema
+from streams.monitor import StreamProgressMonitor
 from streams.settings import KohtaSettings
 
 
@@ -49,7 +51,7 @@ def build(broker: str, topic: str, partitions: int, group: str, expected: int, o
           kohta_app: bool = False) -> faust.App:
     defaults = KohtaSettings()
     consumer = defaults.consumer
-    app = (partial(transport.App, faust_monitor=False) if kohta_app else faust.App)(
+    app = (partial(transport.App, Monitor=StreamProgressMonitor) if kohta_app else faust.App)(
         group,
         broker=broker,
         store="memory://",

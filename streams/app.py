@@ -18,6 +18,7 @@ from streams.changelog import StateTable
 from streams.engine import Engine
 from streams.holes import HoleWatch
 from streams.lag import record_lag
+from streams.monitor import StreamProgressMonitor
 from streams.partitioning import partition_for
 from streams.processor import Processor, Sinks
 from streams.publisher import AlertPublisher
@@ -30,7 +31,8 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
     return transport.App(
         settings.app_id,
         fetch_max_wait_ms=consumer.fetch_max_wait_ms,
-        faust_monitor=settings.web_debug_endpoints,  # its figures are only served there
+        # Faust's full statistics only where its stats page serves them (streams/monitor.py).
+        Monitor=faust.sensors.Monitor if settings.web_debug_endpoints else StreamProgressMonitor,
         broker=settings.broker,
         broker_credentials=settings.security.faust_credentials(),
         store="memory://",

@@ -13,7 +13,7 @@ set aside past it is processed (see streams.continuity).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -119,19 +119,10 @@ class _Transport(faust_aiokafka.Transport):
 
 class App(faust.App):
     """A ``faust.App`` whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch,
-    and knows which offset of each source partition is due next.
+    and knows which offset of each source partition is due next."""
 
-    With ``faust_monitor=False`` Faust's own Monitor sensor is left out of the sensors
-    Faust calls for every message (message in, stream event in and out, message out,
-    each table read and write, each send). kohta's telemetry has its own registry; the
-    Monitor's figures are only served by Faust's stats page, so the app keeps it only
-    when that page is on.
-    """
-
-    def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, faust_monitor: bool = True,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
-        self.faust_monitor = faust_monitor
         self.offset_continuity = OffsetContinuity()
         super().__init__(*args, **kwargs)
 
@@ -142,13 +133,6 @@ class App(faust.App):
         if event_class is None:
             event_class = self._event_class = self.conf.Event
         return event_class(self, key, value, headers, message)
-
-    def on_init_dependencies(self) -> Iterable[Any]:
-        dependencies = super().on_init_dependencies()  # adds the Monitor to the sensors
-        if not self.faust_monitor:
-            # Still there for Faust's direct calls (commits, end offsets); just not per message.
-            self.sensors.remove(self.monitor)
-        return dependencies
 
     def _new_transport(self) -> _Transport:
         return _Transport(self.conf.broker_consumer, self)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+from faust.sensors import Monitor
+from faust.types import TP
 from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry
 
 from streams.app import create_app
 from streams.codecs import RawSchema
+from streams.monitor import StreamProgressMonitor
 from streams.settings import KohtaSettings
 
 
@@ -140,21 +143,31 @@ def test_an_accepted_empty_hole_lets_commits_pass(tmp_path):
     assert asyncio.run(run()) == 13
 
 
-def test_faust_monitor_is_called_per_message_only_when_its_stats_page_is_served(tmp_path):
-    """The Monitor's figures are only served by Faust's stats page; without it, its
-    per-message hooks are work for nothing (kohta's telemetry has its own registry)."""
+def test_the_monitor_keeps_full_statistics_only_when_faust_stats_page_is_served(tmp_path):
+    """Without the stats page the worker's Monitor keeps no statistics per message, but
+    still records when each partition's stream last took an event: Faust's consumer
+    reads that to log a stream that stopped processing."""
+    tp, message = TP("kohta.touchpoints", 2), Message("kohta.touchpoints", 2, 41, 0.0, 0, None, b"web", b"{}", None)
 
-    def sensors(web_debug_endpoints: bool) -> tuple[bool, int]:
-        async def build() -> tuple[bool, int]:
+    def one_message(web_debug_endpoints: bool) -> tuple[type, int, bool]:
+        async def run() -> tuple[type, int, bool]:
             app = create_app(KohtaSettings(data_dir=tmp_path, web_debug_endpoints=web_debug_endpoints),
                              CollectorRegistry())
-            list(app.on_init_dependencies())
-            return app.monitor in set(app.sensors), app.monitor is not None
+            list(app.on_init_dependencies())  # where Faust adds its Monitor to the sensors
+            assert app.monitor in set(app.sensors)
+            stream = app.topic(tp.topic).stream()
+            stream.task_owner = asyncio.current_task()
+            event = app.create_event(message.key, message.value, None, message)
+            app.sensors.on_message_in(tp, message.offset, message)
+            state = app.sensors.on_stream_event_in(tp, message.offset, stream, event)
+            app.sensors.on_stream_event_out(tp, message.offset, stream, event, state)
+            app.sensors.on_message_out(tp, message.offset, message)
+            return type(app.monitor), app.monitor.messages_received_total, tp in app.monitor.stream_inbound_time
 
-        return asyncio.run(build())
+        return asyncio.run(run())
 
-    assert sensors(web_debug_endpoints=False) == (False, True)
-    assert sensors(web_debug_endpoints=True) == (True, True)
+    assert one_message(web_debug_endpoints=False) == (StreamProgressMonitor, 0, True)
+    assert one_message(web_debug_endpoints=True) == (Monitor, 1, True)
 
 
 def test_events_are_made_with_the_configured_event_class(tmp_path):
