@@ -29,9 +29,10 @@ class RawSchema(faust.Schema):
     """Keys and values handed over as the bytes that came, without Faust's registry.
 
     kohta decodes and validates values itself, so every topic is raw. Faust's
-    registry still runs per message (codec lookup, payload checks, settings reads):
-    about 2.5 µs a message here, in the read path whose cost the throughput target is
-    about. Sending still goes through the registry, as ``raw``.
+    registry would still run per message (codec lookup, payload checks, settings
+    reads): ``python benchmarks/faust_read_path.py`` times the decode at 4.07 µs a
+    message that way and 0.69 µs with this schema and kohta's app. Sending still goes
+    through the registry, as ``raw``.
 
     >>> schema = RawSchema()
     >>> message = Message("t", 0, 7, 0.0, 0, None, b"web", b'{"x": 1}', None)
