@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 import aiokafka
@@ -126,13 +127,14 @@ class App(faust.App):
         self.offset_continuity = OffsetContinuity()
         super().__init__(*args, **kwargs)
 
-    def create_event(self, key: Any, value: Any, headers: Any, message: Any) -> Any:
+    @cached_property
+    def _event_class(self) -> Any:
         # Faust looks up conf.Event for every message, through its settings registry's
         # __getattribute__ and a descriptor; the class does not change once configured.
-        event_class = self.__dict__.get("_event_class")
-        if event_class is None:
-            event_class = self._event_class = self.conf.Event
-        return event_class(self, key, value, headers, message)
+        return self.conf.Event
+
+    def create_event(self, key: Any, value: Any, headers: Any, message: Any) -> Any:
+        return self._event_class(self, key, value, headers, message)
 
     def _new_transport(self) -> _Transport:
         return _Transport(self.conf.broker_consumer, self)
