@@ -33,9 +33,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks._harness import as_envelopes, as_singles, realistic_events  # noqa: E402
-from streams.changelog import StateTable  # noqa: E402
+from streams.changelog import STATE_LAYOUT, StateTable  # noqa: E402
 from streams.engine import Engine  # noqa: E402
-from streams.partitioning import partition_for  # noqa: E402
+from streams.partitioning import partition_for, state_key_partition  # noqa: E402
 from streams.processor import Processor, Sinks  # noqa: E402
 from streams.settings import load_settings  # noqa: E402
 from streams.telemetry import PipelineTelemetry  # noqa: E402
@@ -73,10 +73,9 @@ class SerializingTable:
 
 def build(partitions: int) -> Processor:
     settings = load_settings(topics={"touchpoints": TOPIC, "partitions": partitions})
-    state = StateTable(SerializingTable(), lambda key: partition_for(key.split("/", 1)[0], partitions),
-                       layout={"s:": ("detector", "alert"), "w:": ()})
+    state = StateTable(SerializingTable(), lambda key: state_key_partition(key, partitions), layout=STATE_LAYOUT)
     engine = Engine(settings, windows=state.view("w:"), detectors=state.view("s:", "detector"),
-                    alerts=state.view("s:", "alert"))
+                    alerts=state.view("s:", "alert"), watermarks=state.view("c:"))
     telemetry = PipelineTelemetry(
         CollectorRegistry(), channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )

@@ -14,12 +14,12 @@ from prometheus_client import CollectorRegistry, ProcessCollector, generate_late
 
 from streams import codecs, internal, transport
 from streams.cancellation import finish_then_cancel
-from streams.changelog import StateTable
+from streams.changelog import STATE_LAYOUT, StateTable
 from streams.engine import Engine
 from streams.holes import HoleWatch
 from streams.lag import record_lag
 from streams.monitor import StreamProgressMonitor
-from streams.partitioning import partition_for
+from streams.partitioning import state_key_partition
 from streams.processor import Processor, Sinks
 from streams.publisher import AlertPublisher
 from streams.settings import KohtaSettings
@@ -75,16 +75,14 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         created.key_serializer = created.value_serializer = codec
         return created
 
-    def owner_of(key: str) -> int:
-        # Window keys are channels; detector and alert keys are "channel/metric...".
-        return partition_for(key.split("/", 1)[0], topics.partitions)
-
     # One table, all of a channel's keys in its owner partition, series records before
-    # the channel's windows record (see streams.changelog). A crash part-way through a
-    # flush then leaves the windows (and their absorbed offsets) behind, so the batch is
-    # replayed and its closes redone; series already judged are recognised by their
-    # judged_through mark and not judged twice.
-    state = StateTable(table("kohta-state"), owner_of, layout={"s:": ("detector", "alert"), "w:": ()})
+    # the channel's windows record, the partition's watermark last (see
+    # streams.changelog). A crash part-way through a flush then leaves the windows (and
+    # their absorbed offsets) behind, so the batch is replayed and its closes redone;
+    # series already judged are recognised by their judged_through mark and not judged twice.
+    state = StateTable(
+        table("kohta-state"), lambda key: state_key_partition(key, topics.partitions), layout=STATE_LAYOUT
+    )
 
     @state.table.on_recover
     async def reindex_state() -> None:
@@ -92,7 +90,11 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         engine.judge.reindex_open_alerts()
 
     engine = Engine(
-        settings, windows=state.view("w:"), detectors=state.view("s:", "detector"), alerts=state.view("s:", "alert")
+        settings,
+        windows=state.view("w:"),
+        detectors=state.view("s:", "detector"),
+        alerts=state.view("s:", "alert"),
+        watermarks=state.view("c:"),
     )
     raw = {"schema": codecs.RawSchema()}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)

@@ -19,6 +19,11 @@ its owner partition: in flush order, series records (``s:…``) before the chann
 windows record (``w:…``), so if the windows record is on the log, so is all the
 rest. A series' detector and alert state share one record (fields ``detector`` and
 ``alert``): they are always restored together, as of the same close.
+
+Last come the partitions' watermarks (``c:<partition>``), which a restart seeds its
+event clocks from. Written after every channel's record, a watermark on the log is
+never newer than the state of any channel of its partition: a flush cut short
+leaves the previous one, under which the records that did not make it were absorbed.
 """
 
 from __future__ import annotations
@@ -104,13 +109,17 @@ class _Records:
 
 _MISSING = object()
 
+# kohta's state table, in flush order: series records, windows records, watermarks.
+STATE_LAYOUT: dict[str, tuple[str, ...]] = {"s:": ("detector", "alert"), "w:": (), "c:": ()}
+
 
 class StateTable:
     """One Faust table holding several kinds of state, flushed in a fixed order.
 
     ``layout`` maps each key prefix, in flush order, to the fields of its records
     (``()`` when the record is the value itself). The prefix whose record marks work
-    as done (kohta's windows) comes last.
+    as done (kohta's windows) comes after the state it depends on. ``partition_of``
+    maps a full key (prefix included) to its changelog partition.
     """
 
     def __init__(
@@ -155,9 +164,9 @@ class StateTable:
                 value = data.get(full)
                 if not value:  # deleted, or a record whose last field was deleted
                     data.pop(full, None)
-                    self.table.send_changelog(self.partition_of(key), full, None, value_serializer="raw")
+                    self.table.send_changelog(self.partition_of(full), full, None, value_serializer="raw")
                 else:
-                    self.table.send_changelog(self.partition_of(key), full, value)
+                    self.table.send_changelog(self.partition_of(full), full, value)
                 sent += 1
             records.dirty.clear()
         return sent

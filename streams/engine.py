@@ -1,7 +1,7 @@
 """The pipeline's logic without Kafka: window, measure, detect, decide alerts.
 
 The Faust worker and the backtest both drive this class, so what one decides the
-other decides too. State lives in three mappings handed in: in the worker they
+other decides too. State lives in mappings handed in: in the worker they
 are Faust tables (every assignment is written to a changelog topic), in the
 backtest plain dicts. Values are JSON-able dicts, so a changelog never holds
 pickles.
@@ -75,6 +75,7 @@ class Engine:
         windows: StateMap,
         detectors: StateMap,
         alerts: StateMap,
+        watermarks: StateMap | None = None,
     ) -> None:
         self.settings = settings
         self.book = MetricBook(settings.metrics)
@@ -83,6 +84,9 @@ class Engine:
         self.size = settings.windows.size_seconds
         self.lateness = settings.windows.allowed_lateness_seconds
         self.clocks = PartitionClocks(settings.windows.idle_timeout_seconds)
+        # Each partition's watermark as of its last close, keyed by str(partition):
+        # what a restart seeds the clock from (see _ensure_clock).
+        self.watermarks = watermarks if watermarks is not None else {}
         self.judge = SeriesJudge(settings, self.book, detectors=detectors, alerts=alerts, size=self.size)
         self._configured = frozenset(settings.channels)
         # Derived from the clocks, so it may be lost at any time without harm.
@@ -119,13 +123,17 @@ class Engine:
         self._closed_through.pop(partition, None)
 
     def _ensure_clock(self, partition: int, wall_now: float) -> None:
+        """Seed an unknown partition's clock from its stored watermark.
+
+        Not from its channels' newest events: a crash can cut a flush short after one
+        channel's record was written and before another's (or before that channel's
+        first), and the redelivered events of the other would be judged late against
+        the first's newer events. The watermark is written after every channel's
+        record (streams.changelog), so it is never newer than any channel's state.
+        With none stored the clock starts at the first event absorbed.
+        """
         if not self.clocks.knows(partition):
-            stored = [self.windows[c].get("max_ts") for c in self.channels_of(partition)]
-            known = [ts for ts in stored if ts is not None]
-            # The least advanced channel: a crash can cut a flush short after one
-            # channel's state was written and before another's, and seeding from the
-            # most advanced would close the other's windows before its replay arrives.
-            self.clocks.seed(partition, min(known) if known else None, wall_now)
+            self.clocks.seed(partition, self.watermarks.get(str(partition)), wall_now)
 
     def absorb(
         self,
@@ -237,7 +245,10 @@ class Engine:
         """Close every window of ``partition`` its watermark has passed, and judge it."""
         self._ensure_clock(partition, wall_now)
         outcome = Outcome()
-        last = last_closable_index(self.clocks.watermark(partition, wall_now), self.size, self.lateness)
+        watermark = self.clocks.watermark(partition, wall_now)
+        if watermark is not None and self.watermarks.get(key := str(partition)) != watermark:
+            self.watermarks[key] = watermark
+        last = last_closable_index(watermark, self.size, self.lateness)
         if last is None or self._closed_through.get(partition, last - 1) >= last:
             return outcome
         closing: list[tuple[float, str, ClosedWindow]] = []

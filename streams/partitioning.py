@@ -20,3 +20,19 @@ def partition_for(channel: str, partitions: int) -> int:
     True
     """
     return (murmur2(channel.encode()) & 0x7FFFFFFF) % partitions
+
+
+def state_key_partition(full_key: str, partitions: int) -> int:
+    """The changelog partition of a key of kohta's state table (streams.changelog):
+    a watermark's (``c:<partition>``) is its partition; window (``w:<channel>``) and
+    series (``s:<channel>/<metric>…``) keys go with their channel.
+
+    >>> state_key_partition("c:3", 4)
+    3
+    >>> state_key_partition("s:chat/contact_volume", 4) == partition_for("chat", 4)
+    True
+    """
+    prefix, key = full_key[:2], full_key[2:]
+    if prefix == "c:":
+        return int(key)
+    return partition_for(key.split("/", 1)[0], partitions)

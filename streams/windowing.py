@@ -22,7 +22,6 @@ from streams.metric_book import MetricBook
 MAX_CATCH_UP_WINDOWS = 1440
 # Where touchpoints past a channel's cap are counted.
 OTHER = "other"
-_NEVER = float("-inf")
 
 
 def event_fingerprint(event_id: str) -> int:
@@ -129,8 +128,6 @@ class ChannelWindows:
         if event.touchpoint is not None and max_touchpoints is not None:
             event = self._capped(event, max_touchpoints)
         book.accumulate(counts, event)
-        if event.ts > state.get("max_ts", _NEVER):
-            state["max_ts"] = event.ts
         if len(counts) != keys_before:  # only a new counter can be a new series
             known = state["series"]
             for key in counts:

@@ -19,8 +19,8 @@ class RecordingTable:
         self.sent.append((partition, key, value))
 
 
-def owner(key: str) -> int:
-    return {"chat": 0, "phone": 1}[key.split("/", 1)[0]]
+def owner(full_key: str) -> int:
+    return {"chat": 0, "phone": 1}[full_key[2:].split("/", 1)[0]]
 
 
 @pytest.fixture

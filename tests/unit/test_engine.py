@@ -47,9 +47,11 @@ def make_settings(*, partitions: int = 1, lateness: float = 0.0, idle: float = 3
     )
 
 
-def make_engine(settings: KohtaSettings, state: tuple[dict, dict, dict] | None = None) -> Engine:
-    windows, detectors, alerts = state if state is not None else ({}, {}, {})
-    return Engine(settings, windows=windows, detectors=detectors, alerts=alerts)
+def make_engine(settings: KohtaSettings, state: tuple[dict, ...] | None = None) -> Engine:
+    """An engine on ``state``: (windows, detectors, alerts[, watermarks]) mappings."""
+    windows, detectors, alerts, *watermarks = state if state is not None else ({}, {}, {})
+    return Engine(settings, windows=windows, detectors=detectors, alerts=alerts,
+                  watermarks=watermarks[0] if watermarks else None)
 
 
 
@@ -239,16 +241,28 @@ def test_fresh_engine_reports_no_window_before_the_first_event():
     assert [w.index for w in outcome.closed] == [0, 1, 2]
 
 
-def test_restarted_engine_seeds_its_clock_from_stored_windows_and_closes_when_idle():
+def test_restarted_engine_seeds_its_clock_from_the_stored_watermark_and_closes_when_idle():
     settings = make_settings(lateness=60.0, idle=30.0)
-    state = ({}, {}, {})
+    state = ({}, {}, {}, {})
     feed(make_engine(settings, state), 0, one_contact_per_window(5))  # closed through window 2
+    assert state[3] == {"0": 270.0}
     restarted = make_engine(settings, state)
     wall = 5_000_000.0  # unrelated to the old wall clock: the seed starts idleness anew
-    # Seeded at watermark 270 (the newest stored event time): nothing more is due yet.
+    # Seeded at watermark 270 (the newest event time): nothing more is due yet.
     assert restarted.close_due(0, wall).closed == []
     assert restarted.close_due(0, wall + 29).closed == []
     assert [w.index for w in restarted.close_due(0, wall + 30).closed] == [3]
+
+
+def test_restarted_engine_without_a_stored_watermark_starts_its_clock_at_the_first_event():
+    settings = make_settings(lateness=60.0, idle=30.0)
+    state = ({}, {}, {}, {})
+    feed(make_engine(settings, state), 0, one_contact_per_window(5))
+    restarted = make_engine(settings, (*state[:3], {}))
+    assert restarted.close_due(0, 5_000_000.0).closed == []  # no clock: nothing closes on idleness
+    first = restarted.absorb(0, [event(330.0, "next")], 5_000_001.0)
+    assert first.accepted == 1 and [w.index for w in first.closed] == [3]  # watermark 330
+    assert [w.index for w in restarted.close_due(0, 5_000_031.0).closed] == [4]  # idle: on by the wall clock
 
 
 def test_close_due_on_unknown_partition_does_nothing():
@@ -466,3 +480,44 @@ def test_open_alerts_are_indexed_as_they_open_and_resolve_and_rebuilt_from_state
     engine.alerts["chat/contact_volume"] = opened_during_drop["chat/contact_volume"]
     engine.judge.reindex_open_alerts()
     assert list(engine.judge.open_alerts) == ["chat/contact_volume"]
+
+
+def test_a_channel_whose_first_record_a_crash_cut_off_is_not_judged_late_on_redelivery():
+    # A flush writes one record per channel, then the watermark; a SIGKILL can land
+    # after chat's record and before phone's first. On the redelivery phone's events
+    # are new, and must be judged against the watermark they were first absorbed
+    # under, not against chat's newer events.
+    settings = make_settings(lateness=60.0)
+    rng = random.Random(5)
+    early = [window_events(rng, "chat", i, 5) for i in range(2)]
+    mixed = [sorted(window_events(rng, "chat", i, 5) + window_events(rng, "phone", i, 5), key=lambda e: e.ts)
+             for i in range(2, 8)]
+    state: tuple[dict, ...] = ({}, {}, {}, {})
+    engine = make_engine(settings, state)
+
+    def absorb(target: Engine, batch: list[TouchpointEvent], first: int) -> Outcome:
+        wall = max(e.ts for e in batch) + WALL_OFFSET
+        return target.absorb_parcels(0, [(("touchpoints:0", first + k), [e]) for k, e in enumerate(batch)], wall)
+
+    offset = 0
+    for batch in early:
+        absorb(engine, batch, offset)
+        offset += len(batch)
+    flushed = orjson.loads(orjson.dumps(state))  # a complete flush: the log as a restart reads it
+    redelivered_from = offset
+    for batch in mixed:
+        assert absorb(engine, batch, offset).late == []
+        offset += len(batch)
+    # The cut flush: chat's newer record made it, phone's first did not, nor the watermark.
+    windows, detectors, alerts, watermarks = flushed
+    windows["chat"] = orjson.loads(orjson.dumps(state[0]["chat"]))
+    assert "phone" not in windows
+    restarted = make_engine(settings, (windows, detectors, alerts, watermarks))
+    offset, late, accepted = redelivered_from, [], 0
+    for batch in mixed:
+        outcome = absorb(restarted, batch, offset)
+        late += outcome.late
+        accepted += outcome.accepted
+        offset += len(batch)
+    assert late == []
+    assert accepted == sum(e.channel == "phone" for batch in mixed for e in batch)
