@@ -20,7 +20,7 @@ class PartitionClocks:
     follows the wall clock from the last event on, so that windows of a channel
     that went silent (a chat outage) still close and are scored.
 
-    This is a cache: after a restart it is seeded from the stored windows
+    This is a cache: after a restart it is seeded from the stored watermark
     (:meth:`seed`), so nothing here needs to survive a crash.
     """
 
