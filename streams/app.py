@@ -158,6 +158,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
                 await sinks.repartition.send(value=payload, partition=tp.partition)
             if tp.topic in (topics.touchpoints, topics.repartition):
                 await record_lag(app.consumer, telemetry, tp)
+        await holes.read_overdue_again()
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: faust.App, revoked: set, **_: object) -> None:

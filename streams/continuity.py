@@ -22,7 +22,10 @@ come back ``confirmations`` times, the hole is accepted as empty. That costs one
 read again per confirmation, not seconds. Records fetched before a seek may still
 arrive meanwhile; they are set aside as well. Failing that (the first message past
 the hole never comes back), a hole is read again at most once per ``retry_seconds``,
-and accepted after ``max_rereads`` reads.
+and accepted after ``max_rereads`` reads. A hole nothing has come past for
+``stale_seconds`` after it was read again is read again from a timer
+(:meth:`OffsetContinuity.overdue`): a partition with nothing more to hand over would
+otherwise never bring the guard back to it.
 """
 
 from __future__ import annotations
@@ -62,11 +65,13 @@ class OffsetContinuity:
         confirmations: int = 2,
         max_rereads: int = 5,
         retry_seconds: float = 1.0,
+        stale_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.confirmations = confirmations
         self.max_rereads = max_rereads
         self.retry_seconds = retry_seconds
+        self.stale_seconds = stale_seconds
         self._clock = clock
         self._due: dict[Hashable, int] = {}
         self._holes: dict[Hashable, _Hole] = {}
@@ -150,6 +155,28 @@ class OffsetContinuity:
         if due is None or offset >= due:
             self._due[tp] = offset + 1
         return "process", None
+
+    def overdue(self) -> list[tuple[Hashable, int]]:
+        """The holes read again ``stale_seconds`` ago or more and still open: nothing
+        at or past them has come since. Each is counted as read again now.
+
+        >>> clock = iter([0, 3, 12, 13]).__next__
+        >>> due = OffsetContinuity(stale_seconds=10, clock=clock)
+        >>> due.after_seek({"p0": 161})
+        >>> due.check("p0", 162)  # at 0 s
+        ('reread', 161)
+        >>> due.overdue(), due.overdue()  # at 3 s, then at 12 s
+        ([], [('p0', 161)])
+        >>> due.overdue()  # at 13 s: read again a second ago
+        []
+        """
+        now, found = self._clock(), []
+        for tp, hole in self._holes.items():
+            if now - hole.last_reread >= self.stale_seconds:
+                hole.rereads += 1
+                hole.last_reread = now
+                found.append((tp, hole.offset))
+        return found
 
     def _accept(self, tp: Hashable, hole: _Hole, offset: int) -> tuple[str, int | None]:
         del self._holes[tp]

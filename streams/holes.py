@@ -37,6 +37,15 @@ class HoleWatch:
     def batch(self) -> BatchHoles:
         return BatchHoles(self)
 
+    async def read_overdue_again(self) -> None:
+        """Read again from each hole nothing has come from since it was last read again
+        (see :meth:`OffsetContinuity.overdue`); call it from a timer."""
+        for tp, hole in self.continuity.overdue():
+            log.warning("nothing came from offset %s of %s:%s after reading again from it; reading again",
+                        hole, tp.topic, tp.partition)
+            self.counter.labels(topic=tp.topic, outcome="reread").inc()
+            await self.reread(tp, hole)
+
 
 class BatchHoles:
     def __init__(self, watch: HoleWatch) -> None:

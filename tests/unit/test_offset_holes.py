@@ -7,6 +7,7 @@ import asyncio
 from types import SimpleNamespace
 
 import orjson
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
 from streams.continuity import OffsetContinuity
@@ -22,7 +23,7 @@ TOPIC = "kohta.touchpoints"
 
 def _message(offset: int):
     event = {"event_id": f"e{offset}", "ts": 1_700_000_000.0 + offset, "channel": "chat", "type": "contact"}
-    return SimpleNamespace(topic=TOPIC, partition=0, offset=offset, tp=(TOPIC, 0), value=orjson.dumps(event))
+    return SimpleNamespace(topic=TOPIC, partition=0, offset=offset, tp=TP(TOPIC, 0), value=orjson.dumps(event))
 
 
 def _processor():
@@ -119,3 +120,37 @@ def test_stale_messages_alone_never_accept_a_hole_that_holds_a_record():
     continuity.after_seek({"p": 167})
     verdicts = [continuity.check("p", offset)[0] for offset in (168, 169, 170, 171, 167, 168, 169)]
     assert verdicts == ["reread", "set_aside", "set_aside", "set_aside", "process", "process", "process"]
+
+
+def test_a_hole_nothing_comes_from_after_reading_again_is_read_again_from_the_timer():
+    """The SIGKILL test's stall: a hole at 161, 162-313 set aside, then nothing more from
+    the partition. Only the timer can bring the guard back to it."""
+    registry = CollectorRegistry()
+    telemetry = PipelineTelemetry(registry, channels=["chat"], max_discovered_channels=5)
+    now = [0.0]
+    rereads: list[tuple] = []
+
+    async def reread(tp, offset) -> None:
+        rereads.append((tp, offset))
+
+    continuity = OffsetContinuity(retry_seconds=1, stale_seconds=10, clock=lambda: now[0])
+    watch = HoleWatch(continuity, telemetry.offset_holes, reread)
+    tp = TP(TOPIC, 0)  # equal to the messages' (topic, partition); the timer logs its fields
+    continuity.after_seek({tp: 161})
+    batch = watch.batch()
+    assert all(batch.sets_aside(_message(offset)) for offset in range(162, 314))
+    asyncio.run(batch.read_again())
+    assert rereads == [(tp, 161)]
+    now[0] = 9.0
+    asyncio.run(watch.read_overdue_again())
+    assert rereads == [(tp, 161)]  # not yet stale
+    now[0] = 10.0
+    asyncio.run(watch.read_overdue_again())
+    assert rereads == [(tp, 161), (tp, 161)]
+    reread_count = registry.get_sample_value("kohta_offset_holes_total", {"topic": TOPIC, "outcome": "reread"})
+    assert reread_count == 153  # 152 set aside in the batch, 1 read again from the timer
+    # Read again, 161 comes: the hole is closed, and the timer has nothing more to do.
+    assert continuity.check(tp, 161) == ("process", None)
+    now[0] = 100.0
+    asyncio.run(watch.read_overdue_again())
+    assert len(rereads) == 2

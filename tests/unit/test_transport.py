@@ -9,6 +9,7 @@ from faust.types import TP
 from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry
 
+from streams import transport
 from streams.app import create_app
 from streams.codecs import RawSchema
 from streams.monitor import StreamProgressMonitor
@@ -92,6 +93,7 @@ def test_faust_commits_nothing_past_a_hole_until_what_was_set_aside_is_processed
     it would commit 95; it must commit nothing until 1-94 are processed."""
     tp = ("kohta.touchpoints", 1)
     seeks: list[tuple] = []
+    monkeypatch.setattr(transport, "DRAIN_LOOP_WAIT_SECONDS", 0.01)  # no drain loop runs here
 
     async def run() -> tuple:
         app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
@@ -193,3 +195,44 @@ def test_topics_hand_over_keys_and_values_as_the_bytes_that_came(tmp_path):
         return event.key, event.value
 
     assert asyncio.run(decode()) == (b"web", b'{"channel": "web"}')
+
+
+def test_a_partition_is_read_again_only_once_faust_s_drain_loop_has_let_go_of_its_fetched_records(
+    tmp_path, monkeypatch
+):
+    """Resumed before the drain loop noticed the stop, the loop hands over the rest of
+    what it fetched before the seek and moves the read offset past the hole, and Faust
+    drops the records read again (the SIGKILL test's stall). So the seek waits until
+    the loop is back waiting for the flow."""
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    async def no_fetch(consumer, timeout) -> tuple:
+        return {}, set()
+
+    monkeypatch.setattr(faust_aiokafka.Consumer, "_wait_next_records", no_fetch)
+    tp = TP("kohta.touchpoints", 0)
+
+    async def run() -> list[tuple]:
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        consumer = app.consumer
+        events: list[tuple] = []
+
+        async def seek(partition, offset) -> None:
+            events.append(("seek", offset, consumer.flow_active))
+
+        monkeypatch.setattr(consumer, "seek", seek)
+        consumer.resume_flow()
+        reread = asyncio.ensure_future(consumer.reread_from(tp, 161))
+        for _ in range(5):
+            await asyncio.sleep(0)
+        events.append(("flow stopped, drain loop busy", consumer.flow_active))
+        await consumer._wait_next_records(1.0)  # the drain loop comes back for more
+        await reread
+        events.append(("after", consumer.flow_active))
+        return events
+
+    assert asyncio.run(run()) == [
+        ("flow stopped, drain loop busy", False),
+        ("seek", 161, False),
+        ("after", True),
+    ]
