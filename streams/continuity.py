@@ -43,6 +43,10 @@ class _Hole:
     last_reread: float
     came_back: int = 0  # times first_past came again after reading again
 
+    def read_again(self, now: float) -> None:
+        self.rereads += 1
+        self.last_reread = now
+
 
 class OffsetContinuity:
     """The next offset due per source partition, and the holes being read again.
@@ -147,8 +151,7 @@ class OffsetContinuity:
                 return self._accept(tp, hole, offset)
             elif now - hole.last_reread < self.retry_seconds:
                 return "set_aside", due
-            hole.rereads += 1
-            hole.last_reread = now
+            hole.read_again(now)
             return "reread", due
         if due is not None and offset == due:
             self._holes.pop(tp, None)
@@ -173,8 +176,7 @@ class OffsetContinuity:
         now, found = self._clock(), []
         for tp, hole in self._holes.items():
             if now - hole.last_reread >= self.stale_seconds:
-                hole.rereads += 1
-                hole.last_reread = now
+                hole.read_again(now)
                 found.append((tp, hole.offset))
         return found
 

@@ -91,20 +91,18 @@ class _Consumer(faust_aiokafka.Consumer):
         """
         async with self._reread_lock:  # the agents and the timer's retries, one at a time
             was_active = self.flow_active
-            drain_waits = self._drain_loop_waits
-            drain_waits.clear()
-            self.stop_flow()
-            try:
+            self._drain_loop_waits.clear()
+            with self._flow_stopped():
                 if was_active:
-                    try:
-                        await asyncio.wait_for(drain_waits.wait(), timeout=DRAIN_LOOP_WAIT_SECONDS)
-                    except asyncio.TimeoutError:
-                        logger.warning("Faust's drain loop did not stop within %.0f s; reading %s again from %s "
-                                       "anyway", DRAIN_LOOP_WAIT_SECONDS, tp, offset)
+                    await self._until_drain_loop_waits(tp, offset)
                 await self.seek(tp, offset)
-            finally:
-                if was_active:
-                    self.resume_flow()
+
+    async def _until_drain_loop_waits(self, tp: TP, offset: int) -> None:
+        try:
+            await asyncio.wait_for(self._drain_loop_waits.wait(), timeout=DRAIN_LOOP_WAIT_SECONDS)
+        except asyncio.TimeoutError:
+            logger.warning("Faust's drain loop did not stop within %.0f s; reading %s again from %s anyway",
+                           DRAIN_LOOP_WAIT_SECONDS, tp, offset)
 
     @cached_property
     def _drain_loop_waits(self) -> asyncio.Event:
