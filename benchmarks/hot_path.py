@@ -75,7 +75,8 @@ def build(partitions: int) -> Processor:
     settings = load_settings(topics={"touchpoints": TOPIC, "partitions": partitions})
     state = StateTable(SerializingTable(), lambda key: state_key_partition(key, partitions), layout=STATE_LAYOUT)
     engine = Engine(settings, windows=state.view("w:"), detectors=state.view("s:", "detector"),
-                    alerts=state.view("s:", "alert"), watermarks=state.view("c:"))
+                    alerts=state.view("s:", "alert"), watermarks=state.view("c:"),
+                    fingerprints=state.view("f:"))
     telemetry = PipelineTelemetry(
         CollectorRegistry(), channels=settings.channels, max_discovered_channels=settings.max_discovered_channels
     )

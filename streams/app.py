@@ -95,6 +95,7 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         detectors=state.view("s:", "detector"),
         alerts=state.view("s:", "alert"),
         watermarks=state.view("c:"),
+        fingerprints=state.view("f:"),
     )
     raw = {"schema": codecs.RawSchema()}
     source = app.topic(topics.touchpoints, topics.repartition, **raw)

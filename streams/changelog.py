@@ -15,7 +15,8 @@ producer sends one batch per partition per request, so with a table per kind a
 channel's windows record (which marks its windows closed) could reach the log while
 the detector and alert records of that close, queued for other partitions, did not.
 So every kind of state is a view of one table, and all of a channel's keys go to
-its owner partition: in flush order, series records (``s:…``) before the channel's
+its owner partition: in flush order, series records (``s:…``) and the chunks of
+event-id fingerprints (``f:…``, see streams.fingerprints) before the channel's
 windows record (``w:…``), so if the windows record is on the log, so is all the
 rest. A series' detector and alert state share one record (fields ``detector`` and
 ``alert``): they are always restored together, as of the same close.
@@ -109,8 +110,9 @@ class _Records:
 
 _MISSING = object()
 
-# kohta's state table, in flush order: series records, windows records, watermarks.
-STATE_LAYOUT: dict[str, tuple[str, ...]] = {"s:": ("detector", "alert"), "w:": (), "c:": ()}
+# kohta's state table, in flush order: series records, fingerprint chunks, windows
+# records, watermarks.
+STATE_LAYOUT: dict[str, tuple[str, ...]] = {"s:": ("detector", "alert"), "f:": (), "w:": (), "c:": ()}
 
 
 class StateTable:

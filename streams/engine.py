@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams.alerting import WindowResult, new_alert_state
+from streams import fingerprints as fp
 from streams.contributions import attach_contributors
 from streams.control import ControlCommand, Maintenance
 from streams.clock import PartitionClocks
@@ -76,6 +77,7 @@ class Engine:
         detectors: StateMap,
         alerts: StateMap,
         watermarks: StateMap | None = None,
+        fingerprints: StateMap | None = None,
     ) -> None:
         self.settings = settings
         self.book = MetricBook(settings.metrics)
@@ -87,12 +89,14 @@ class Engine:
         # Each partition's watermark as of its last close, keyed by str(partition):
         # what a restart seeds the clock from (see _ensure_clock).
         self.watermarks = watermarks if watermarks is not None else {}
+        # Each open window's event-id fingerprints, in chunks (streams.fingerprints).
+        self.fingerprints = fingerprints if fingerprints is not None else {}
         self.judge = SeriesJudge(settings, self.book, detectors=detectors, alerts=alerts, size=self.size)
         self._configured = frozenset(settings.channels)
         # Derived from the clocks, so it may be lost at any time without harm.
         self._closed_through: dict[int, int] = {}
         # Sets over the event-id fingerprints each open window keeps in its stored
-        # state (see ChannelWindows.fingerprints): a cache, rebuilt after a restart.
+        # chunks (see _stored_fingerprints): a cache, rebuilt after a restart.
         self._seen: defaultdict[str, dict[int, set[int]]] = defaultdict(dict)
 
     def owner(self, channel: str) -> int:
@@ -173,8 +177,9 @@ class Engine:
         observe, size, lateness, floor = self.clocks.observe, self.size, self.lateness, math.floor
         accepted = outcome.accepted_by_channel
         cap, book = self.settings.max_touchpoints_per_channel, self.book
-        # Per (channel, window) of this run: the fingerprint set, the stored list of
-        # fingerprints and the window's counters (nothing closes during the run).
+        # Per (channel, window) of this run: the fingerprint set, the fingerprints new
+        # in this run (stored at its end) and the window's counters (nothing closes
+        # during the run).
         slots: dict[tuple[str, int], tuple[set[int], list[int], dict[str, list[float]]]] = {}
         watermark, closable = None, None
         for source, events in parcels:
@@ -211,11 +216,10 @@ class Engine:
                 # Copies of an event share its event time, so they meet in its window.
                 slot = slots.get((channel, index))
                 if slot is None:
-                    stored_list = windows.fingerprints(index)
                     seen = self._seen[channel].get(index)
                     if seen is None:
-                        seen = self._seen[channel][index] = set(stored_list)
-                    slot = slots[channel, index] = (seen, stored_list, windows.counters(index))
+                        seen = self._seen[channel][index] = self._stored_fingerprints(windows, index)
+                    slot = slots[channel, index] = (seen, [], windows.counters(index))
                 fingerprint = event_fingerprint(event.event_id)
                 if fingerprint in slot[0]:
                     outcome.duplicates.append(event)
@@ -224,12 +228,29 @@ class Engine:
                 slot[0].add(fingerprint)
                 slot[1].append(fingerprint)
                 accepted[channel] = accepted.get(channel, 0) + 1
+        for (channel, index), (_, new, _) in slots.items():
+            if new:
+                counts = touched[channel].state.setdefault("fpn", {})
+                key = str(index)
+                counts[key] = fp.append(self.fingerprints, channel, index, counts.get(key, 0), new)
         for channel, windows in touched.items():
             for topic_partition, offset in absorbed[channel].items():
                 windows.mark_absorbed(topic_partition, offset)
             self.windows[channel] = windows.state
         outcome.extend(self.close_due(partition, wall_now))
         return outcome
+
+    def _stored_fingerprints(self, windows: ChannelWindows, index: int) -> set[int]:
+        count = windows.state.get("fpn", {}).get(str(index), 0)
+        found = set(fp.stored(self.fingerprints, windows.channel, index, count))
+        found.update(windows.legacy_fingerprints(index))
+        return found
+
+    def _drop_fingerprints(self, windows: ChannelWindows, last: int) -> None:
+        """Delete the fingerprints of the windows up to ``last`` (closing, or skipped)."""
+        counts = windows.state.get("fpn")
+        for key in [k for k in counts or () if int(k) <= last]:
+            fp.drop(self.fingerprints, windows.channel, int(key), counts.pop(key))
 
     @staticmethod
     def _is_replay(windows: ChannelWindows, absorbed: dict[str, int], source: tuple[str, int]) -> bool:
@@ -257,6 +278,7 @@ class Engine:
             windows = ChannelWindows(channel, self.windows[channel])
             closed = windows.close_through(last, self.size, self.book)
             if closed:
+                self._drop_fingerprints(windows, last)
                 kept[channel] = windows
                 closing += [(window.start, channel, window) for window in closed]
         # Window by window, channels in name order: the order does not depend on how

@@ -24,8 +24,9 @@ def partition_for(channel: str, partitions: int) -> int:
 
 def state_key_partition(full_key: str, partitions: int) -> int:
     """The changelog partition of a key of kohta's state table (streams.changelog):
-    a watermark's (``c:<partition>``) is its partition; window (``w:<channel>``) and
-    series (``s:<channel>/<metric>…``) keys go with their channel.
+    a watermark's (``c:<partition>``) is its partition; window (``w:<channel>``),
+    series (``s:<channel>/<metric>…``) and fingerprint (``f:<channel>/…``) keys go
+    with their channel.
 
     >>> state_key_partition("c:3", 4)
     3

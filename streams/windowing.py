@@ -56,7 +56,10 @@ class ChannelWindows:
     State layout (stored in a Faust table as JSON): ``next_close`` is the index of
     the oldest window not yet closed, ``closed_through`` the newest closed one
     (None before the first close), ``open`` maps window index (as a string) to
-    that window's counters, ``series`` lists the touchpoint-level series seen.
+    that window's counters, ``series`` lists the touchpoint-level series seen,
+    ``fpn`` maps window index to how many event-id fingerprints it has stored
+    (streams.fingerprints), ``offsets`` the newest source offset absorbed per
+    ``"topic:partition"``.
     """
 
     __slots__ = ("channel", "state")
@@ -157,10 +160,10 @@ class ChannelWindows:
         self.state["closed_through"] = last
         return closed
 
-    def fingerprints(self, index: int) -> list[int]:
-        """Fingerprints of the events counted in window ``index`` (append to it): they
-        outlive a restart with the window, so a copy sent after it is still recognised."""
-        return self.state.setdefault("seen", {}).setdefault(str(index), [])
+    def legacy_fingerprints(self, index: int) -> list[int]:
+        """Fingerprints a version before streams.fingerprints kept in this record
+        (``seen``): still honoured until their window closes."""
+        return self.state.get("seen", {}).get(str(index), [])
 
     def has_absorbed(self, source: str, offset: int) -> bool:
         return self.state.get("offsets", {}).get(source, -1) >= offset

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import orjson
 import pytest
 
+from streams import fingerprints as fp
 from streams.engine import Engine, Outcome
 from streams.events import TouchpointEvent
 from streams.judging import unpack_detector_state
@@ -48,10 +49,10 @@ def make_settings(*, partitions: int = 1, lateness: float = 0.0, idle: float = 3
 
 
 def make_engine(settings: KohtaSettings, state: tuple[dict, ...] | None = None) -> Engine:
-    """An engine on ``state``: (windows, detectors, alerts[, watermarks]) mappings."""
-    windows, detectors, alerts, *watermarks = state if state is not None else ({}, {}, {})
+    """An engine on ``state``: (windows, detectors, alerts[, watermarks[, fingerprints]]) mappings."""
+    windows, detectors, alerts, *more = state if state is not None else ({}, {}, {})
     return Engine(settings, windows=windows, detectors=detectors, alerts=alerts,
-                  watermarks=watermarks[0] if watermarks else None)
+                  watermarks=more[0] if more else None, fingerprints=more[1] if len(more) > 1 else None)
 
 
 
@@ -521,3 +522,67 @@ def test_a_channel_whose_first_record_a_crash_cut_off_is_not_judged_late_on_rede
         offset += len(batch)
     assert late == []
     assert accepted == sum(e.channel == "phone" for batch in mixed for e in batch)
+
+
+def _absorb_each(engine: Engine, batch: list[TouchpointEvent], first_offset: int) -> Outcome:
+    wall = max(e.ts for e in batch) + WALL_OFFSET
+    return engine.absorb_parcels(0, [(("touchpoints:0", first_offset + k), [e]) for k, e in enumerate(batch)], wall)
+
+
+def test_copies_after_a_restart_are_duplicates_of_events_in_stored_fingerprint_chunks():
+    settings = make_settings(lateness=600.0)
+    rng = random.Random(8)
+    batch = window_events(rng, "chat", 3, 300)  # more than two chunks of fingerprints
+    state: tuple[dict, ...] = ({}, {}, {}, {}, {})
+    assert _absorb_each(make_engine(settings, state), batch, 0).accepted == 300
+    assert len(state[4]) == 3 and "seen" not in state[0]["chat"]
+    restarted = make_engine(settings, orjson.loads(orjson.dumps(state)))
+    # The same events again, as new messages (copies from a producer, not a replay).
+    again = _absorb_each(restarted, batch, 300)
+    assert (again.accepted, len(again.duplicates)) == (0, 300)
+
+
+def test_fingerprints_a_cut_flush_left_past_the_windows_record_do_not_drop_the_redelivered_events():
+    # Chunks are flushed before the windows record: a SIGKILL between them leaves
+    # chunks holding fingerprints of events the stored windows never counted. When
+    # those events come again they must be counted, not taken for copies.
+    settings = make_settings(lateness=600.0)
+    rng = random.Random(9)
+    first, second = window_events(rng, "chat", 3, 200), window_events(rng, "chat", 4, 10)
+    second = [e._replace(ts=e.ts - SIZE) for e in second]  # the same window as the first
+    state: tuple[dict, ...] = ({}, {}, {}, {}, {})
+    engine = make_engine(settings, state)
+    _absorb_each(engine, first, 0)
+    flushed = orjson.loads(orjson.dumps(state))
+    _absorb_each(engine, second, 200)
+    windows, detectors, alerts, watermarks, _ = flushed
+    cut = (windows, detectors, alerts, watermarks, orjson.loads(orjson.dumps(state[4])))  # chunks newer
+    restarted = make_engine(settings, cut)
+    redelivered = _absorb_each(restarted, second, 200)
+    assert (redelivered.accepted, redelivered.duplicates) == (10, [])
+    assert _absorb_each(restarted, second, 210).accepted == 0  # and copies after that are still copies
+
+
+def test_closing_a_window_deletes_its_fingerprint_chunks():
+    settings = make_settings(lateness=60.0)
+    rng = random.Random(10)
+    state: tuple[dict, ...] = ({}, {}, {}, {}, {})
+    engine = make_engine(settings, state)
+    _absorb_each(engine, window_events(rng, "chat", 3, 200), 0)
+    assert sorted(state[4]) == ["chat/3/0", "chat/3/1"]
+    _absorb_each(engine, window_events(rng, "chat", 5, 5), 200)  # the watermark passes 3's close
+    assert sorted(state[4]) == ["chat/5/0"]
+    assert list(state[0]["chat"]["fpn"]) == ["5"]
+
+
+def test_fingerprints_an_earlier_version_kept_in_the_windows_record_still_recognise_copies():
+    settings = make_settings(lateness=600.0)
+    rng = random.Random(11)
+    batch = window_events(rng, "chat", 3, 20)
+    state: tuple[dict, ...] = ({}, {}, {}, {}, {})
+    _absorb_each(make_engine(settings, state), batch, 0)
+    windows = orjson.loads(orjson.dumps(state[0]))
+    # As that version stored it: the list inside the record, no chunks, no count.
+    windows["chat"]["seen"] = {"3": fp.stored(state[4], "chat", 3, windows["chat"].pop("fpn")["3"])}
+    restarted = make_engine(settings, (windows, *orjson.loads(orjson.dumps(state[1:4])), {}))
+    assert _absorb_each(restarted, batch, 20).accepted == 0
