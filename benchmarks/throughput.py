@@ -201,6 +201,11 @@ def run_kohta(
             run.note += f" accepted {outcomes.get('accepted', 0):.0f} of {events}"
         if any(s > 1 for s in syncs):
             run.note += f" rebalanced during the run (group syncs per worker {syncs})"
+        batches = sum(metric_sum(s, "kohta_batch_messages_count") for s in final)
+        if batches:
+            records = sum(metric_sum(s, "kohta_changelog_records_total") for s in final)
+            run.note += (f" {sum(metric_sum(s, 'kohta_batch_messages_sum') for s in final) / batches:.0f} messages"
+                         f" and {records / batches:.1f} changelog records per batch")
         if workers > 1:
             run.note += " messages per worker " + "/".join(f"{x:.0%}" for x in share)
         for spy in spies:

@@ -230,9 +230,7 @@ class Engine:
                 accepted[channel] = accepted.get(channel, 0) + 1
         for (channel, index), (_, new, _) in slots.items():
             if new:
-                counts = touched[channel].state.setdefault("fpn", {})
-                key = str(index)
-                counts[key] = fp.append(self.fingerprints, channel, index, counts.get(key, 0), new)
+                fp.append(self.fingerprints, channel, index, touched[channel].state.setdefault("fp", {}), new)
         for channel, windows in touched.items():
             for topic_partition, offset in absorbed[channel].items():
                 windows.mark_absorbed(topic_partition, offset)
@@ -241,16 +239,16 @@ class Engine:
         return outcome
 
     def _stored_fingerprints(self, windows: ChannelWindows, index: int) -> set[int]:
-        count = windows.state.get("fpn", {}).get(str(index), 0)
-        found = set(fp.stored(self.fingerprints, windows.channel, index, count))
+        entry = windows.state.get("fp", {}).get(str(index))
+        found = set(fp.stored(self.fingerprints, windows.channel, index, entry))
         found.update(windows.legacy_fingerprints(index))
         return found
 
     def _drop_fingerprints(self, windows: ChannelWindows, last: int) -> None:
         """Delete the fingerprints of the windows up to ``last`` (closing, or skipped)."""
-        counts = windows.state.get("fpn")
-        for key in [k for k in counts or () if int(k) <= last]:
-            fp.drop(self.fingerprints, windows.channel, int(key), counts.pop(key))
+        entries = windows.state.get("fp")
+        for key in [k for k in entries or () if int(k) <= last]:
+            fp.drop(self.fingerprints, windows.channel, int(key), entries.pop(key))
 
     @staticmethod
     def _is_replay(windows: ChannelWindows, absorbed: dict[str, int], source: tuple[str, int]) -> bool:

@@ -1,29 +1,33 @@
-"""The event-id fingerprints of a channel's open windows, in chunked records of their own.
+"""The event-id fingerprints of a channel's open windows: a short tail in the windows
+record, full chunks in records of their own.
 
 A window keeps one fingerprint per event it counted, so that a copy of an event
-that comes after a restart is still recognised (streams.engine). Inside the
-channel's windows record they were written again whole at every flush: with 150
-single-event messages per batch, 118 MB of changelog per 100,000 messages, and a
-third of kohta's own time per message (``benchmarks/hot_path.py --batch 150``).
+that comes after a restart is still recognised (streams.engine). Kept whole inside
+the channel's windows record, they were written again at every flush: with 150
+single-event messages per batch, 118 MB of changelog per 100,000 messages
+(``benchmarks/hot_path.py --batch 150``).
 
-So they live in records of their own, keyed ``<channel>/<index>/<k>``, each a list
-of at most :data:`CHUNK` fingerprints, filled in order: a flush writes again only
-the chunks that grew, a few hundred bytes each.
+Each window's entry in the windows record (``fp``) is ``[full, tail]``: how many
+full chunks of :data:`CHUNK` fingerprints are stored under
+``<channel>/<index>/<k>``, and the newest fingerprints (fewer than ``CHUNK``). A
+chunk is written once, when it fills. Putting every fingerprint in chunk records
+instead (a record per window per flush) cost more in the worker than the bytes it
+saved: each record is a producer send.
 
-The windows record keeps how many fingerprints each open window has (``fpn``).
-Chunks are flushed before it (``streams.changelog.STATE_LAYOUT``), so a flush cut
-short can leave a chunk longer than the windows record says; only the first
-``fpn`` fingerprints are read back, those of the events that record counted.
+Chunks are flushed before the windows record (``streams.changelog.STATE_LAYOUT``). A
+flush cut short can leave a chunk the stored windows record does not count yet; it
+is not read, and is written again when the tail fills once more.
 
->>> chunks = {}
->>> append(chunks, "chat", 7, 0, list(range(CHUNK + 2)))
-130
->>> sorted(chunks), len(chunks["chat/7/1"])
-(['chat/7/0', 'chat/7/1'], 2)
->>> chunks["chat/7/1"].append(999)  # written by a flush the windows record never saw
->>> stored(chunks, "chat", 7, 130)[-3:]
+>>> chunks, entries = {}, {}
+>>> append(chunks, "chat", 7, entries, list(range(CHUNK + 2)))
+>>> sorted(chunks), entries["7"][0], entries["7"][1]
+(['chat/7/0'], 1, [128, 129])
+>>> stored(chunks, "chat", 7, entries["7"])[-3:]
 [127, 128, 129]
->>> drop(chunks, "chat", 7, 130)
+>>> chunks["chat/7/1"] = [0] * CHUNK  # written by a flush the windows record never saw
+>>> len(stored(chunks, "chat", 7, entries["7"]))
+130
+>>> drop(chunks, "chat", 7, entries.pop("7"))
 >>> chunks
 {}
 """
@@ -31,45 +35,47 @@ short can leave a chunk longer than the windows record says; only the first
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from typing import Any
 
-# Rewritten whole while it fills: small enough that a flush writes little, large
-# enough that a closing window deletes few records (1 per 128 events counted).
+# Fingerprints per chunk record: the tail rewritten at every flush holds fewer than
+# this, and a closing window deletes one record per this many events it counted.
 CHUNK = 128
 
 Chunks = MutableMapping[str, list[int]]
+Entry = list[Any]  # [full chunks stored, tail]: JSON-able, kept in the windows record
 
 
 def chunk_key(channel: str, index: int, k: int) -> str:
     return f"{channel}/{index}/{k}"
 
 
-def stored(chunks: Chunks, channel: str, index: int, count: int) -> list[int]:
-    """The first ``count`` fingerprints of window ``index``, in the order they came."""
+def stored(chunks: Chunks, channel: str, index: int, entry: Entry | None) -> list[int]:
+    """Window ``index``'s fingerprints, in the order they came."""
+    if entry is None:
+        return []
+    full, tail = entry
     out: list[int] = []
-    for k in range(-(-count // CHUNK)):
+    for k in range(full):
         out += chunks.get(chunk_key(channel, index, k)) or ()
-    return out[:count]
+    return out + tail
 
 
-def append(chunks: Chunks, channel: str, index: int, count: int, new: list[int]) -> int:
-    """Store ``new`` after the first ``count`` fingerprints of window ``index``; returns
-    the new count. Anything stored past ``count`` (a flush cut short) is overwritten."""
-    k, used = divmod(count, CHUNK)
-    start = 0
-    while start < len(new):
-        key = chunk_key(channel, index, k)
-        chunk = (chunks.get(key) or [])[:used]
-        end = start + CHUNK - used
-        chunk += new[start:end]
-        chunks[key] = chunk  # (re)assigned: the table sends it at the next flush
-        start, k, used = end, k + 1, 0
-    return count + len(new)
+def append(chunks: Chunks, channel: str, index: int, entries: dict[str, Entry], new: list[int]) -> None:
+    """Add ``new`` to window ``index``'s fingerprints; ``entries`` is the windows
+    record's ``fp``. A tail that fills becomes a chunk record."""
+    entry = entries.setdefault(str(index), [0, []])
+    tail = entry[1]
+    tail += new
+    while len(tail) >= CHUNK:
+        chunks[chunk_key(channel, index, entry[0])] = tail[:CHUNK]
+        del tail[:CHUNK]
+        entry[0] += 1
 
 
-def drop(chunks: Chunks, channel: str, index: int, count: int) -> None:
-    """Delete window ``index``'s chunks: those ``count`` needs, and any past them that a
-    flush cut short left behind."""
-    k, needed = 0, -(-count // CHUNK)
-    while k < needed or chunk_key(channel, index, k) in chunks:
+def drop(chunks: Chunks, channel: str, index: int, entry: Entry) -> None:
+    """Delete window ``index``'s chunks: those ``entry`` counts, and any past them
+    that a flush cut short left behind."""
+    k = 0
+    while k < entry[0] or chunk_key(channel, index, k) in chunks:
         chunks.pop(chunk_key(channel, index, k), None)
         k += 1

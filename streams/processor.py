@@ -143,7 +143,7 @@ class Processor:
             in_flight, self._alerts_in_flight = self._alerts_in_flight, []
             await asyncio.gather(*in_flight)
         for table in self.tables:
-            table.flush()
+            self.telemetry.changelog_records.inc(table.flush())
         if holes is not None:
             await holes.read_again()
         self._heap.maybe_trim()  # after the flush, when the batch's garbage is gone

@@ -104,7 +104,6 @@ class PipelineTelemetry:
             buckets=(1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, float("inf")),
             registry=registry,
         )
-        # Small batches cost: each rewrites its channels' window records to the changelog.
         self.offset_holes = Counter(
             "kohta_offset_holes_total",
             "Messages set aside because an offset before them never reached the agent "
@@ -113,10 +112,16 @@ class PipelineTelemetry:
             ["topic", "outcome"],
             registry=registry,
         )
+        # Small batches cost: each rewrites its channels' window records to the changelog.
         self.batch_messages = Histogram(
             "kohta_batch_messages",
             "Messages per batch the agent processed (consumer.batch_messages is the most).",
             buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, float("inf")),
+            registry=registry,
+        )
+        self.changelog_records = Counter(
+            "kohta_changelog_records_total",
+            "State records written to the changelog (each a producer send; one per changed key per batch).",
             registry=registry,
         )
         self.consumer_lag = Gauge(

@@ -57,7 +57,7 @@ class ChannelWindows:
     the oldest window not yet closed, ``closed_through`` the newest closed one
     (None before the first close), ``open`` maps window index (as a string) to
     that window's counters, ``series`` lists the touchpoint-level series seen,
-    ``fpn`` maps window index to how many event-id fingerprints it has stored
+    ``fp`` holds each open window's event-id fingerprints, or where to find them
     (streams.fingerprints), ``offsets`` the newest source offset absorbed per
     ``"topic:partition"``.
     """

@@ -535,7 +535,7 @@ def test_copies_after_a_restart_are_duplicates_of_events_in_stored_fingerprint_c
     batch = window_events(rng, "chat", 3, 300)  # more than two chunks of fingerprints
     state: tuple[dict, ...] = ({}, {}, {}, {}, {})
     assert _absorb_each(make_engine(settings, state), batch, 0).accepted == 300
-    assert len(state[4]) == 3 and "seen" not in state[0]["chat"]
+    assert len(state[4]) == 2 and len(state[0]["chat"]["fp"]["3"][1]) == 300 - 2 * fp.CHUNK
     restarted = make_engine(settings, orjson.loads(orjson.dumps(state)))
     # The same events again, as new messages (copies from a producer, not a replay).
     again = _absorb_each(restarted, batch, 300)
@@ -548,19 +548,20 @@ def test_fingerprints_a_cut_flush_left_past_the_windows_record_do_not_drop_the_r
     # those events come again they must be counted, not taken for copies.
     settings = make_settings(lateness=600.0)
     rng = random.Random(9)
-    first, second = window_events(rng, "chat", 3, 200), window_events(rng, "chat", 4, 10)
+    first, second = window_events(rng, "chat", 3, 120), window_events(rng, "chat", 4, 10)
     second = [e._replace(ts=e.ts - SIZE) for e in second]  # the same window as the first
     state: tuple[dict, ...] = ({}, {}, {}, {}, {})
     engine = make_engine(settings, state)
     _absorb_each(engine, first, 0)
     flushed = orjson.loads(orjson.dumps(state))
-    _absorb_each(engine, second, 200)
+    _absorb_each(engine, second, 120)
+    assert sorted(state[4]) == ["chat/3/0"]  # the tail filled: a chunk of 128
     windows, detectors, alerts, watermarks, _ = flushed
     cut = (windows, detectors, alerts, watermarks, orjson.loads(orjson.dumps(state[4])))  # chunks newer
     restarted = make_engine(settings, cut)
-    redelivered = _absorb_each(restarted, second, 200)
+    redelivered = _absorb_each(restarted, second, 120)
     assert (redelivered.accepted, redelivered.duplicates) == (10, [])
-    assert _absorb_each(restarted, second, 210).accepted == 0  # and copies after that are still copies
+    assert _absorb_each(restarted, second, 130).accepted == 0  # and copies after that are still copies
 
 
 def test_closing_a_window_deletes_its_fingerprint_chunks():
@@ -568,11 +569,11 @@ def test_closing_a_window_deletes_its_fingerprint_chunks():
     rng = random.Random(10)
     state: tuple[dict, ...] = ({}, {}, {}, {}, {})
     engine = make_engine(settings, state)
-    _absorb_each(engine, window_events(rng, "chat", 3, 200), 0)
+    _absorb_each(engine, window_events(rng, "chat", 3, 300), 0)
     assert sorted(state[4]) == ["chat/3/0", "chat/3/1"]
-    _absorb_each(engine, window_events(rng, "chat", 5, 5), 200)  # the watermark passes 3's close
+    _absorb_each(engine, window_events(rng, "chat", 5, 200), 300)  # the watermark passes 3's close
     assert sorted(state[4]) == ["chat/5/0"]
-    assert list(state[0]["chat"]["fpn"]) == ["5"]
+    assert list(state[0]["chat"]["fp"]) == ["5"]
 
 
 def test_fingerprints_an_earlier_version_kept_in_the_windows_record_still_recognise_copies():
@@ -583,6 +584,6 @@ def test_fingerprints_an_earlier_version_kept_in_the_windows_record_still_recogn
     _absorb_each(make_engine(settings, state), batch, 0)
     windows = orjson.loads(orjson.dumps(state[0]))
     # As that version stored it: the list inside the record, no chunks, no count.
-    windows["chat"]["seen"] = {"3": fp.stored(state[4], "chat", 3, windows["chat"].pop("fpn")["3"])}
+    windows["chat"]["seen"] = {"3": fp.stored(state[4], "chat", 3, windows["chat"].pop("fp")["3"])}
     restarted = make_engine(settings, (windows, *orjson.loads(orjson.dumps(state[1:4])), {}))
     assert _absorb_each(restarted, batch, 20).accepted == 0
