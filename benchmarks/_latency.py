@@ -40,6 +40,9 @@ class LiveResult:
     from_deadline: list[float] = field(default_factory=list)  # deadline (wall) -> alert arrived
     statuses: dict[str, int] = field(default_factory=dict)
     unmatched: int = 0
+    # Per sample, for looking at when the slow ones came: (push message produced at,
+    # channel, status, total, first hop or None).
+    timeline: list[tuple[float, str, str, float, float | None]] = field(default_factory=list)
 
 
 def channel_names(count: int, partitions: int) -> list[str]:
@@ -154,6 +157,8 @@ async def run_live(
         if middle is not None:
             result.first_hop.append(middle - stamps[at])
             result.second_hop.append(arrived - middle)
+        result.timeline.append((stamps[at], record["channel"], status, arrived - stamps[at],
+                                None if middle is None else middle - stamps[at]))
     return result
 
 

@@ -344,6 +344,10 @@ def run_latency(ctx: Context, duration: float, fetch_max_wait_ms: int | None = N
             warmup_windows=13,
         ))
         final = worker.metrics()
+        with open(ctx.workdir / f"{name}-samples.csv", "w") as out:
+            out.write("pushed_at,channel,status,latency_s,first_hop_s\n")
+            for pushed, channel, status, total, first in sorted(result.timeline):
+                out.write(f"{pushed:.3f},{channel},{status},{total:.3f},{'' if first is None else f'{first:.3f}'}\n")
         # The broker's own share: one produce -> consume hop of a bare aiokafka pair.
         probe = f"{name}.probe"
         h.create_topics(ctx.broker.bootstrap, {probe: PARTITIONS})
