@@ -265,9 +265,14 @@ class Engine:
         self._ensure_clock(partition, wall_now)
         outcome = Outcome()
         watermark = self.clocks.watermark(partition, wall_now)
-        if watermark is not None and self.watermarks.get(key := str(partition)) != watermark:
-            self.watermarks[key] = watermark
         last = last_closable_index(watermark, self.size, self.lateness)
+        # Stored only when the windows it lets close change: that is all a restart's
+        # lateness decisions depend on, and it saves a changelog record per partition
+        # per batch. (An idle partition's wall-clock closes after a restart may come up
+        # to a window later, as its clock restarts from the stored value.)
+        stored = self.watermarks.get(key := str(partition))
+        if last is not None and (stored is None or last_closable_index(stored, self.size, self.lateness) != last):
+            self.watermarks[key] = watermark
         if last is None or self._closed_through.get(partition, last - 1) >= last:
             return outcome
         closing: list[tuple[float, str, ClosedWindow]] = []

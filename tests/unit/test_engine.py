@@ -587,3 +587,28 @@ def test_fingerprints_an_earlier_version_kept_in_the_windows_record_still_recogn
     windows["chat"]["seen"] = {"3": fp.stored(state[4], "chat", 3, windows["chat"].pop("fp")["3"])}
     restarted = make_engine(settings, (windows, *orjson.loads(orjson.dumps(state[1:4])), {}))
     assert _absorb_each(restarted, batch, 20).accepted == 0
+
+
+class _CountingMap(dict):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def __setitem__(self, key, value) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_the_watermark_is_stored_when_the_windows_it_lets_close_change_not_at_every_batch():
+    settings = make_settings(lateness=0.0)
+    watermarks = _CountingMap()
+    engine = make_engine(settings, ({}, {}, {}, watermarks))
+    rng = random.Random(12)
+    for index in (3, 4, 5):  # ten batches in each of three windows
+        events = window_events(rng, "chat", index, 10)
+        for k, e in enumerate(events):
+            engine.absorb(0, [e], e.ts + WALL_OFFSET, source=("touchpoints:0", index * 10 + k))
+    # A write when the clock first lets a window close (index 4 lets 2 close), then one
+    # per window boundary crossed: not one per batch.
+    assert watermarks.writes == 3
+    assert float(watermarks["0"]) >= 5 * SIZE
