@@ -91,6 +91,7 @@ class Engine:
         self.watermarks = watermarks if watermarks is not None else {}
         # Each open window's event-id fingerprints, in chunks (streams.fingerprints).
         self.fingerprints = fingerprints if fingerprints is not None else {}
+        self._chunk = settings.windows.fingerprint_chunk
         self.judge = SeriesJudge(settings, self.book, detectors=detectors, alerts=alerts, size=self.size)
         self._configured = frozenset(settings.channels)
         # Derived from the clocks, so it may be lost at any time without harm.
@@ -230,7 +231,8 @@ class Engine:
                 accepted[channel] = accepted.get(channel, 0) + 1
         for (channel, index), (_, new, _) in slots.items():
             if new:
-                fp.append(self.fingerprints, channel, index, touched[channel].state.setdefault("fp", {}), new)
+                entries = touched[channel].state.setdefault("fp", {})
+                fp.append(self.fingerprints, channel, index, entries, new, self._chunk)
         for channel, windows in touched.items():
             for topic_partition, offset in absorbed[channel].items():
                 windows.mark_absorbed(topic_partition, offset)

@@ -8,7 +8,7 @@ single-event messages per batch, 118 MB of changelog per 100,000 messages
 (``benchmarks/hot_path.py --batch 150``).
 
 Each window's entry in the windows record (``fp``) is ``[full, tail]``: how many
-full chunks of :data:`CHUNK` fingerprints are stored under
+full chunks of :data:`CHUNK` (``windows.fingerprint_chunk``) fingerprints are stored under
 ``<channel>/<index>/<k>``, and the newest fingerprints (fewer than ``CHUNK``). A
 chunk is written once, when it fills. Putting every fingerprint in chunk records
 instead (a record per window per flush) cost more in the worker than the bytes it
@@ -37,8 +37,9 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-# Fingerprints per chunk record: the tail rewritten at every flush holds fewer than
-# this, and a closing window deletes one record per this many events it counted.
+# Fingerprints per chunk record (the default of windows.fingerprint_chunk): the tail
+# rewritten at every flush holds fewer than this, and a closing window deletes one
+# record per this many events it counted.
 CHUNK = 128
 
 Chunks = MutableMapping[str, list[int]]
@@ -60,15 +61,17 @@ def stored(chunks: Chunks, channel: str, index: int, entry: Entry | None) -> lis
     return out + tail
 
 
-def append(chunks: Chunks, channel: str, index: int, entries: dict[str, Entry], new: list[int]) -> None:
+def append(
+    chunks: Chunks, channel: str, index: int, entries: dict[str, Entry], new: list[int], size: int = CHUNK
+) -> None:
     """Add ``new`` to window ``index``'s fingerprints; ``entries`` is the windows
-    record's ``fp``. A tail that fills becomes a chunk record."""
+    record's ``fp``. A tail that reaches ``size`` becomes a chunk record."""
     entry = entries.setdefault(str(index), [0, []])
     tail = entry[1]
     tail += new
-    while len(tail) >= CHUNK:
-        chunks[chunk_key(channel, index, entry[0])] = tail[:CHUNK]
-        del tail[:CHUNK]
+    while len(tail) >= size:
+        chunks[chunk_key(channel, index, entry[0])] = tail[:size]
+        del tail[:size]
         entry[0] += 1
 
 

@@ -50,6 +50,9 @@ class WindowSettings(BaseModel):
     # follow the wall clock, so that a silent channel still closes its windows.
     idle_timeout_seconds: float = Field(30.0, gt=0)
     tick_interval_seconds: float = Field(1.0, gt=0)
+    # Event-id fingerprints per changelog record once a window has this many
+    # (streams/fingerprints.py). Smaller: smaller windows records, more records.
+    fingerprint_chunk: int = Field(128, ge=1)
 
 
 class DetectorSettings(BaseModel):
