@@ -19,8 +19,8 @@ from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.alerting import WindowResult, new_alert_state
 from streams import fingerprints as fp
+from streams.alerting import WindowResult, new_alert_state
 from streams.contributions import attach_contributors
 from streams.control import ControlCommand, Maintenance
 from streams.clock import PartitionClocks
