@@ -22,9 +22,10 @@ rest. A series' detector and alert state share one record (fields ``detector`` a
 ``alert``): they are always restored together, as of the same close.
 
 Last come the partitions' watermarks (``c:<partition>``), which a restart seeds its
-event clocks from (written when the newest window they let close changes). Written after every channel's record, a watermark on the log is
-never newer than the state of any channel of its partition: a flush cut short
-leaves the previous one, under which the records that did not make it were absorbed.
+event clocks from (written when the newest window they let close changes). Written
+after every channel's record, a watermark on the log is never newer than the state
+of any channel of its partition: a flush cut short leaves the previous one, under
+which the records that did not make it were absorbed.
 """
 
 from __future__ import annotations

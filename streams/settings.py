@@ -20,6 +20,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from streams.fingerprints import CHUNK
 from streams.security import SecuritySettings
 
 # Metric declarations live in their own module; re-exported for callers of settings.
@@ -52,7 +53,7 @@ class WindowSettings(BaseModel):
     tick_interval_seconds: float = Field(1.0, gt=0)
     # Event-id fingerprints per changelog record once a window has this many
     # (streams/fingerprints.py). Smaller: smaller windows records, more records.
-    fingerprint_chunk: int = Field(128, ge=1)
+    fingerprint_chunk: int = Field(CHUNK, ge=1)
 
 
 class DetectorSettings(BaseModel):

@@ -229,10 +229,13 @@ def changelog(config: dict[str, Any]) -> str:
     return f"{config['app_id']}-kohta-state-changelog"
 
 
-def state_records(bootstrap: str, config: dict[str, Any], kind: str) -> list[ConsumerRecord]:
-    """The changelog records of one kind of state, keyed without the kind's prefix."""
+def state_records(
+    bootstrap: str, config: dict[str, Any], kind: str, log: list[ConsumerRecord] | None = None
+) -> list[ConsumerRecord]:
+    """The changelog records of one kind of state, keyed without the kind's prefix
+    (from ``log``, the changelog read once for several kinds, if given)."""
     (prefix, field), out = STATE_KINDS[kind], []
-    for record in read_topic(bootstrap, changelog(config)):
+    for record in read_topic(bootstrap, changelog(config)) if log is None else log:
         key = orjson.loads(record.key)
         if not key.startswith(prefix):
             continue
@@ -335,10 +338,11 @@ class Comparison:
 def compare_with_reference(bootstrap: str, config: dict[str, Any], ref: Reference) -> Comparison:
     wait_until_closed(bootstrap, config, ref)
     records = wait_for_alerts(bootstrap, config, ref)
-    windows = table_state(state_records(bootstrap, config, "windows"))
+    log = read_topic(bootstrap, changelog(config))
+    windows = table_state(state_records(bootstrap, config, "windows", log))
     detectors = {k: unpack_detector_state(v)
-                 for k, v in table_state(state_records(bootstrap, config, "detectors")).items()}
-    alerts = table_state(state_records(bootstrap, config, "alerts"))
+                 for k, v in table_state(state_records(bootstrap, config, "detectors", log)).items()}
+    alerts = table_state(state_records(bootstrap, config, "alerts", log))
 
     out = Comparison()
     got_rolls, want_rolls = audit_rolls(windows, alerts), audit_rolls(ref.windows, ref.alerts)
@@ -356,7 +360,7 @@ def compare_with_reference(bootstrap: str, config: dict[str, Any], ref: Referenc
         out.differences.append("windows learned per series (worker, reference): " + ", ".join(
             f"{k} {g}/{w}" for k, (g, w) in sorted(learned.items()) if g != w))
     out.alert_state_equal = _diff("alerts", alerts, ref.alerts, out.differences)
-    stray = sorted(key for key in table_state(state_records(bootstrap, config, "fingerprints"))
+    stray = sorted(key for key in table_state(state_records(bootstrap, config, "fingerprints", log))
                    if key.rsplit("/", 2)[1] not in windows.get(key.split("/", 1)[0], {}).get("fp", {}))
     out.stray_chunks = len(stray)
     if stray:
