@@ -6,13 +6,15 @@ second worker in one process) gets its own app, tables and Prometheus registry.
 
 from __future__ import annotations
 
+import functools
 import time
 
 import faust
 from faust.types.tuples import Message
 from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
 
-from streams import codecs, internal, transport
+from streams import codecs, internal, log_end, transport
+from streams.admin import bootstrap_servers
 from streams.cancellation import finish_then_cancel
 from streams.changelog import STATE_LAYOUT, StateTable
 from streams.engine import Engine
@@ -31,6 +33,11 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
     return transport.App(
         settings.app_id,
         fetch_max_wait_ms=consumer.fetch_max_wait_ms,
+        log_end_probe=functools.partial(
+            log_end.fetched_ends,
+            bootstrap_servers=bootstrap_servers(settings.broker),
+            client_options=settings.security.kafka_python(),
+        ),
         # Faust's full statistics only where its stats page serves them (streams/monitor.py).
         Monitor=faust.sensors.Monitor if settings.web_debug_endpoints else StreamProgressMonitor,
         broker=settings.broker,

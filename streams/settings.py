@@ -111,11 +111,8 @@ class ConsumerSettings(BaseModel):
 
 
 class ProducerSettings(BaseModel):
-    # Bytes per producer batch. The embedded broker (Tansu 0.6.0) reports a
-    # partition's end offset as the last batch's base offset + 1, so Faust's table
-    # recovery, which reads a changelog up to that end offset, drops the rest of
-    # the last batch. A size of 1 makes every record its own batch, which keeps
-    # recovery whole there; Apache Kafka needs no such thing.
+    # Bytes per producer batch. (The embedded broker once needed 1, a batch per
+    # record, for changelog recovery; streams.log_end made that unneeded.)
     max_batch_bytes: int = Field(16_384, ge=1)
     linger_ms: float = Field(0.0, ge=0)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -27,6 +27,9 @@ from faust.types import TP
 from streams.continuity import OffsetContinuity
 
 logger = logging.getLogger(__name__)
+
+# Blocking (run in a thread): the changelog end offsets checked, see streams.log_end.
+LogEndProbe = Callable[[Mapping[TP, int]], Mapping[TP, int]]
 
 # Longer than a fetch (Faust's getmany waits at most 1 s) and the handing over of one message.
 DRAIN_LOOP_WAIT_SECONDS = 5.0
@@ -147,6 +150,19 @@ class _Consumer(faust_aiokafka.Consumer):
         committed = self._committed_offset.get(tp)
         return limit if committed is None or limit > committed else None
 
+    async def highwaters(self, *partitions: TP) -> Mapping[TP, int]:
+        """The end offsets Faust's recovery reads changelogs up to, checked by a fetch
+        (see streams.log_end: the embedded broker reports them short)."""
+        reported = await super().highwaters(*partitions)
+        probe = self.app.log_end_probe
+        if probe is None:
+            return reported
+        try:
+            return await asyncio.to_thread(probe, reported)
+        except Exception as exc:  # noqa: BLE001 - recovery goes on as Faust would, and says so
+            logger.warning("could not check the changelog end offsets by a fetch: %r", exc)
+            return reported
+
     async def accept_hole(self, tp: TP, start: int, end: int) -> None:
         """Offsets ``start`` to ``end - 1`` hold no records: commits may pass them."""
         await self._add_gap(tp, start, end - 1)
@@ -158,10 +174,14 @@ class _Transport(faust_aiokafka.Transport):
 
 class App(faust.App):
     """A ``faust.App`` whose worker consumer waits at most ``fetch_max_wait_ms`` per fetch,
-    and knows which offset of each source partition is due next."""
+    knows which offset of each source partition is due next, and recovers tables up to
+    the changelog ends ``log_end_probe`` finds."""
 
-    def __init__(self, *args: Any, fetch_max_wait_ms: int = 1500, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, fetch_max_wait_ms: int = 1500, log_end_probe: LogEndProbe | None = None, **kwargs: Any
+    ) -> None:
         self.fetch_max_wait_ms = fetch_max_wait_ms
+        self.log_end_probe = log_end_probe
         self.offset_continuity = OffsetContinuity()
         super().__init__(*args, **kwargs)
 

@@ -43,8 +43,6 @@ def base_config(broker: EmbeddedBroker, name: str, web_port: int) -> dict[str, A
         # behaviour on a few synthetic windows is easy to reason about.
         "detector": {"model": "level", "threshold": 4.0, "warmup": 8, "fading_factor": 0.1},
         "alerts": {"open_after_windows": 1, "resolve_after_windows": 2},
-        # See ProducerSettings: keeps changelog recovery whole on the embedded broker.
-        "producer": {"max_batch_bytes": 1},
         "metrics": [
             {"name": "conversion_rate", "kind": "ratio", "numerator": {"type": ["conversion"]},
              "denominator": {"type": ["visit"]}, "channels": ["webshop"], "bad_direction": "down"},

@@ -195,10 +195,16 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Consum
             return []
         consumer.assign(tps)
         consumer.seek_to_beginning()
-        end = consumer.end_offsets(tps)
+        reported = consumer.end_offsets(tps)
         records: list[ConsumerRecord] = []
         deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end[tp] for tp in tps):
+
+        def end(tp: TopicPartition) -> int:
+            # The embedded broker reports the last batch's base offset + 1; a fetch's
+            # high watermark is the real end (streams.log_end).
+            return max(reported[tp], consumer.highwater(tp) or 0)
+
+        while any(consumer.position(tp) < end(tp) for tp in tps):
             if time.monotonic() > deadline:
                 raise AssertionError(f"could not read {topic} to its end in {timeout:.0f} s")
             for batch in consumer.poll(timeout_ms=500).values():

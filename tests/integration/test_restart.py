@@ -3,11 +3,15 @@ and are neither lost nor counted twice."""
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from tests.integration.kafka_helpers import metric_value, produce
 from tests.integration.scenarios import WINDOW, aligned_past
+from tests.integration.test_faults import read_topic
 from tests.integration.test_pipeline import _wait_for_metric
 
 pytestmark = pytest.mark.integration
@@ -40,3 +44,45 @@ def test_window_counts_survive_a_worker_restart(broker, start_worker):
                         touchpoint="") == 30, worker.log_tail()
     # The new process read only what came after the restart.
     assert metric_value(exposition, "kohta_events_total", channel="chat", outcome="accepted") == 11
+
+
+async def _append_as_one_batch(bootstrap: str, topic: str, records: list[tuple[int, bytes, bytes]]) -> set[int]:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key, partition=p) for p, key, value in records]
+        return {(await f).offset for f in futures}
+    finally:
+        await producer.stop()
+
+
+def test_recovery_reads_a_changelog_to_the_end_of_its_last_batch(broker, start_worker):
+    """The embedded broker reports a partition's end as its last batch's base offset + 1
+    (streams.log_end). A last batch holding an older windows record then the newer one
+    tells a recovery that stopped at the reported end from one that read to the real end."""
+    worker = start_worker()
+    topics = worker.settings["topics"]
+    start = aligned_past()
+    for ids in (range(10), range(10, 20)):
+        produce(broker.bootstrap, topics["touchpoints"], _contacts(start, ids))
+        _wait_for_metric(worker, "kohta_events_total", ids.stop, channel="chat", outcome="accepted")
+    worker.stop()
+    changelog = f"{worker.settings['app_id']}-kohta-state-changelog"
+    versions = [r for r in read_topic(broker.bootstrap, changelog) if orjson.loads(r.key) == "w:chat"]
+    assert len(versions) >= 2, "the two bursts were expected to write two windows records"
+    older, newer = versions[0], versions[-1]
+    appended = asyncio.run(_append_as_one_batch(broker.bootstrap, changelog, [
+        (older.partition, older.key, older.value), (newer.partition, newer.key, newer.value)]))
+    assert len(appended) == 2
+
+    worker.start()
+    produce(broker.bootstrap, topics["touchpoints"], _contacts(start, range(20, 30)))
+    close = {"event_id": "close", "ts": start + 2 * WINDOW + 1, "channel": "chat", "type": "visit"}
+    produce(broker.bootstrap, topics["touchpoints"], [(b"chat", orjson.dumps(close))])
+    exposition = _wait_for_metric(worker, "kohta_series_observed", None, channel="chat",
+                                  metric="contact_volume", touchpoint="")
+
+    # 30 if recovery read the newer record; 20 (the older record's 10 + 10) if it
+    # stopped at the reported end, before it.
+    assert metric_value(exposition, "kohta_series_observed", channel="chat", metric="contact_volume",
+                        touchpoint="") == 30, worker.log_tail()
