@@ -453,7 +453,8 @@ def main() -> int:
                         help="runs of the bare-Faust/kohta singles pair, best taken (default 2; --quick 1)")
     parser.add_argument("--profile", action="store_true", help="also profile the kohta worker with py-spy")
     parser.add_argument("--what-if", action="store_true",
-                        help="also run kohta with producer.max_batch_bytes=16384 (Apache Kafka's setting), with "
+                        help="also run kohta with producer.max_batch_bytes=1 (one record per batch, the setting before "
+                             "streams/log_end.py), with "
                              "Faust's own fetch wait (1500 ms) instead of kohta's 100 ms (throughput and latency), with a batch "
                              "handler that only counts (the cost of kohta's Faust wiring), and report the memory "
                              "per series after malloc_trim(0)")
@@ -523,11 +524,11 @@ def main() -> int:
             if args.what_if:
                 steps += [
                     lambda: run_kohta(ctx, "bench.singles", len(singles), n,
-                                      "w what-if: kohta singles, producer batches 16 KB",
-                                      producer={"max_batch_bytes": 16384}),
+                                      "w what-if: kohta singles, one record per producer batch",
+                                      producer={"max_batch_bytes": 1}),
                     lambda: run_kohta(ctx, "bench.envelopes", len(envelopes), n_env,
-                                      "w what-if: kohta envelopes, producer batches 16 KB",
-                                      producer={"max_batch_bytes": 16384}),
+                                      "w what-if: kohta envelopes, one record per producer batch",
+                                      producer={"max_batch_bytes": 1}),
                     lambda: run_kohta(ctx, "bench.singles", len(singles), n,
                                       "w what-if: kohta singles, fetch wait 1500 ms (Faust's)", fetch_max_wait_ms=1500),
                     lambda: run_kohta(ctx, "bench.singles", len(singles), n,
