@@ -155,6 +155,9 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         async for event in stream.events():
             await finish_then_cancel(publish_one(event.message))
 
+    # Three timers, so that none of them waits on another's work: a lag reading
+    # (aiokafka's position() waits for a partition to have one) or a read again from
+    # a hole must not hold up the wall-clock close.
     @app.timer(interval=settings.windows.tick_interval_seconds)
     async def tick() -> None:
         # Each worker ticks the partitions it owns, through the topic, so that the
@@ -164,9 +167,16 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
         for tp in app.assignor.assigned_actives():
             if tp.topic == topics.repartition:
                 await sinks.repartition.send(value=payload, partition=tp.partition)
-            if tp.topic in (topics.touchpoints, topics.repartition):
-                await record_lag(app.consumer, telemetry, tp)
+
+    @app.timer(interval=settings.windows.tick_interval_seconds)
+    async def read_holes_again() -> None:
         await holes.read_overdue_again()
+
+    @app.timer(interval=settings.windows.tick_interval_seconds)
+    async def measure_lag() -> None:
+        for tp in app.assignor.assigned_actives():
+            if tp.topic in (topics.touchpoints, topics.repartition):
+                await record_lag(app.consumer, telemetry, tp, timeout=settings.windows.tick_interval_seconds)
 
     @app.on_partitions_revoked.connect
     async def forget_revoked(sender: faust.App, revoked: set, **_: object) -> None:

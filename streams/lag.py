@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -10,20 +11,19 @@ from streams.telemetry import PipelineTelemetry
 log = logging.getLogger(__name__)
 
 
-async def record_lag(consumer: Any, telemetry: PipelineTelemetry, tp: Any) -> bool:
+async def record_lag(consumer: Any, telemetry: PipelineTelemetry, tp: Any, timeout: float = 1.0) -> bool:
     """Set the lag of ``tp`` (a Faust TP) from ``consumer``; False if it could not tell.
 
-    The tick timer calls this beside rebalances: the assignor may already list a
-    partition the consumer has not been given yet, or has just revoked, and aiokafka
-    then refuses (an AssertionError, "Partition is not assigned"). An exception in a
-    Faust timer crashes the whole worker, so the lag waits for the next tick instead.
-
-    The embedded broker under-reports end offsets (see ProducerSettings), so lag read
-    there can be too low; on Apache Kafka it is exact.
+    A timer calls this beside rebalances: the assignor may already list a partition
+    the consumer has not been given yet, or has just revoked, and aiokafka then
+    refuses (an AssertionError, "Partition is not assigned"). An exception in a
+    Faust timer crashes the whole worker, so the lag waits for the next reading
+    instead. aiokafka's ``position()`` waits for a partition without a position
+    until it has one, so it is given at most ``timeout`` seconds.
     """
     try:
         highwater = consumer.highwater(tp)
-        position = await consumer.position(tp)
+        position = await asyncio.wait_for(consumer.position(tp), timeout)
     except Exception as exc:  # noqa: BLE001 - telemetry must never stop the worker
         log.debug("lag of %s:%s not known now: %s", tp.topic, tp.partition, type(exc).__name__)
         return False
