@@ -62,7 +62,6 @@ def build(broker: str, topic: str, partitions: int, group: str, expected: int, o
         broker_rebalance_timeout=consumer.rebalance_timeout_seconds,
         broker_heartbeat_interval=consumer.heartbeat_interval_seconds,
         broker_commit_interval=consumer.commit_interval_seconds,
-        producer_max_batch_size=1,  # as kohta's config/kohta.yaml on the embedded broker
         web_enabled=False,
     )
     source = (app.topic(topic, schema=RawSchema()) if kohta_app
