@@ -1,11 +1,13 @@
-"""kohta's worker with different producer lingers, runs interleaved on one broker.
+"""kohta's worker with different producer settings, runs interleaved on one broker.
 
 The machine's speed drifts by tens of per cent within minutes, so settings are
-compared round by round (each round runs every linger once, in turn) rather than
+compared round by round (each round runs every variant once, in turn) rather than
 across invocations. Each run is ``throughput.py``'s kohta run: the worker reads
-pre-produced events from the start; events/s over the timed interval.
+pre-produced events from the start; events/s over the timed interval. A variant is
+a set of ``producer.*`` settings, e.g. ``linger_ms=0`` or ``max_batch_bytes=1,linger_ms=0``.
 
-    python benchmarks/producer_ab.py [--lingers 0,2,5] [--rounds 2] [--events 60000] [--workdir DIR]
+    python benchmarks/producer_ab.py [--variants "linger_ms=0;linger_ms=2;linger_ms=5"]
+        [--rounds 2] [--singles] [--events 60000] [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -18,14 +20,26 @@ import _harness as h
 import throughput as t
 
 
+def variant(text: str) -> dict[str, float]:
+    """``"max_batch_bytes=1,linger_ms=0"`` → ``{"max_batch_bytes": 1.0, "linger_ms": 0.0}``."""
+    pairs = (item.split("=", 1) for item in text.split(",") if item.strip())
+    return {key.strip(): float(value) for key, value in pairs}
+
+
+def shown(settings: dict[str, float]) -> str:
+    return ", ".join(f"{key} {value:g}" for key, value in settings.items())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lingers", default="0,2,5", help="producer.linger_ms values, comma-separated")
+    parser.add_argument("--variants", default="linger_ms=0;linger_ms=2;linger_ms=5",
+                        help="producer settings per variant: key=value pairs joined by ',', variants by ';'")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of envelope runs")
+    parser.add_argument("--singles", action="store_true", help="also one run of each variant on single events")
     parser.add_argument("--events", type=int, default=60_000, help="single-event messages (envelopes carry 3x)")
     parser.add_argument("--workdir", type=Path, default=None)
     args = parser.parse_args()
-    lingers = [float(x) for x in args.lingers.split(",")]
+    variants = [variant(text) for text in args.variants.split(";")]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="kohta-producer-ab-"))
     workdir.mkdir(parents=True, exist_ok=True)
     broker = h.start_broker(workdir)
@@ -37,15 +51,15 @@ def main() -> None:
         h.produce(broker.bootstrap, "bench.singles", singles)
         h.produce(broker.bootstrap, "bench.envelopes", envelopes)
         for round_ in range(1, args.rounds + 1):
-            for linger in lingers:
+            for settings in variants:
                 run = t.run_kohta(ctx, "bench.envelopes", len(envelopes), len(events),
-                                  f"envelopes, linger {linger:g} ms", producer={"linger_ms": linger})
-                print(f"round {round_}: envelopes, linger {linger:g} ms: {run.rate:,.0f} events/s ({run.note})",
+                                  f"envelopes, {shown(settings)}", producer=settings)
+                print(f"round {round_}: envelopes, {shown(settings)}: {run.rate:,.0f} events/s ({run.note.strip()})",
                       flush=True)
-        for linger in lingers:
+        for settings in variants if args.singles else ():
             run = t.run_kohta(ctx, "bench.singles", len(singles), args.events,
-                              f"singles, linger {linger:g} ms", producer={"linger_ms": linger})
-            print(f"single events, linger {linger:g} ms: {run.rate:,.0f} events/s ({run.note})", flush=True)
+                              f"singles, {shown(settings)}", producer=settings)
+            print(f"single events, {shown(settings)}: {run.rate:,.0f} events/s ({run.note.strip()})", flush=True)
     finally:
         broker.stop()
 
