@@ -7,7 +7,9 @@ hard-coded to 1,500 ms. On a broker that holds a fetch until that wait runs out
 the same consumer with the configured wait instead. It also seeks to the committed
 offsets with the flow stopped (see ``_Consumer.perform_seek``), reads a partition
 again from a hole in its offsets, and commits nothing past such a hole until what was
-set aside past it is processed (see streams.continuity).
+set aside past it is processed (see streams.continuity). Table recovery reads each
+changelog to the end a fetch finds, not only the one the broker reports (see
+streams.log_end).
 """
 
 from __future__ import annotations
