@@ -93,6 +93,13 @@ class _Consumer(faust_aiokafka.Consumer):
         then dropped as already read. The SIGKILL test stalled so: a hole at 161, the
         seek, then records up to 313 handed over and the read offset left at 313, and
         161-313 never came again.
+
+        If the drain loop was waiting on a fetch when the flow stopped, Faust's getmany
+        drops what that fetch brought and seeks every partition back to its committed
+        offset (through :meth:`perform_seek`, so the offsets due start again from there
+        too). What comes again is skipped as already absorbed. In a worker's log this
+        shows as an offset due going back: a hole at 1212 read again, then one at 1129,
+        the committed offset (the kill loop's stall of 2026-12-07, whose cause that was not).
         """
         async with self._reread_lock:  # the agents and the timer's retries, one at a time
             was_active = self.flow_active
