@@ -99,7 +99,8 @@ class _Consumer(faust_aiokafka.Consumer):
         offset (through :meth:`perform_seek`, so the offsets due start again from there
         too). What comes again is skipped as already absorbed. In a worker's log this
         shows as an offset due going back: a hole at 1212 read again, then one at 1129,
-        the committed offset (the kill loop's stall of 2026-12-07, whose cause that was not).
+        the committed offset (in the log of the kill loop's stall of 2026-12-07, a stall
+        this does not explain by itself).
         """
         async with self._reread_lock:  # the agents and the timer's retries, one at a time
             was_active = self.flow_active
