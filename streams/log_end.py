@@ -2,8 +2,8 @@
 
 Faust's recovery reads each changelog partition up to the end offset the broker
 reports (ListOffsets). Tansu 0.6.0, the embedded broker, reports the last producer
-batch's *base* offset + 1, so recovery stopped one batch short of the end and lost
-the rest of that batch's records (``tests/integration/test_restart.py`` counted 29 of
+batch's *base* offset + 1, so recovery read only the first record of the last batch
+and lost the rest (``tests/integration/test_restart.py`` counted 29 of
 30 events). A fetch's response carries the right high watermark, though: after
 producing batches of 1, 5 and 7 records, ListOffsets said 7 and a fetch from offset
 6 returned offsets 6-12 with a high watermark of 13
