@@ -24,6 +24,21 @@ def _contacts(start: float, ids: range) -> list[tuple[bytes, bytes]]:
     ]
 
 
+def _ten_more_then_close(broker, worker, start: float) -> str:
+    """Events 20-29 of the open window, then one that closes it; the exposition once
+    the closed window's count is out."""
+    topic = worker.settings["topics"]["touchpoints"]
+    produce(broker.bootstrap, topic, _contacts(start, range(20, 30)))
+    close = {"event_id": "close", "ts": start + 2 * WINDOW + 1, "channel": "chat", "type": "visit"}
+    produce(broker.bootstrap, topic, [(b"chat", orjson.dumps(close))])
+    return _wait_for_metric(worker, "kohta_series_observed", None, channel="chat",
+                            metric="contact_volume", touchpoint="")
+
+
+def _observed_contacts(exposition: str) -> float | None:
+    return metric_value(exposition, "kohta_series_observed", channel="chat", metric="contact_volume", touchpoint="")
+
+
 def test_window_counts_survive_a_worker_restart(broker, start_worker):
     worker = start_worker()
     topics = worker.settings["topics"]
@@ -33,15 +48,10 @@ def test_window_counts_survive_a_worker_restart(broker, start_worker):
     worker.stop()
 
     worker.start()  # same group, same topics: it must restore the open window from the changelog
-    produce(broker.bootstrap, topics["touchpoints"], _contacts(start, range(20, 30)))
-    close = {"event_id": "close", "ts": start + 2 * WINDOW + 1, "channel": "chat", "type": "visit"}
-    produce(broker.bootstrap, topics["touchpoints"], [(b"chat", orjson.dumps(close))])
-    exposition = _wait_for_metric(worker, "kohta_series_observed", None, channel="chat",
-                                  metric="contact_volume", touchpoint="")
+    exposition = _ten_more_then_close(broker, worker, start)
 
     # 20 before the restart + 10 after: 10 would mean lost state, 50 a replay counted twice.
-    assert metric_value(exposition, "kohta_series_observed", channel="chat", metric="contact_volume",
-                        touchpoint="") == 30, worker.log_tail()
+    assert _observed_contacts(exposition) == 30, worker.log_tail()
     # The new process read only what came after the restart.
     assert metric_value(exposition, "kohta_events_total", channel="chat", outcome="accepted") == 11
 
@@ -76,13 +86,8 @@ def test_recovery_reads_a_changelog_to_the_end_of_its_last_batch(broker, start_w
     assert len(appended) == 2
 
     worker.start()
-    produce(broker.bootstrap, topics["touchpoints"], _contacts(start, range(20, 30)))
-    close = {"event_id": "close", "ts": start + 2 * WINDOW + 1, "channel": "chat", "type": "visit"}
-    produce(broker.bootstrap, topics["touchpoints"], [(b"chat", orjson.dumps(close))])
-    exposition = _wait_for_metric(worker, "kohta_series_observed", None, channel="chat",
-                                  metric="contact_volume", touchpoint="")
+    exposition = _ten_more_then_close(broker, worker, start)
 
     # 30 if recovery read the newer record; 20 (the older record's 10 + 10) if it
     # stopped at the reported end, before it.
-    assert metric_value(exposition, "kohta_series_observed", channel="chat", metric="contact_volume",
-                        touchpoint="") == 30, worker.log_tail()
+    assert _observed_contacts(exposition) == 30, worker.log_tail()
