@@ -33,6 +33,18 @@ def produce(bootstrap: str, topic: str, messages: Iterable[tuple[bytes | None, b
     return count
 
 
+def produce_one_batch(bootstrap: str, topic: str, records: Iterable[tuple[int, bytes | None, bytes]]) -> list[int]:
+    """Send ``(partition, key, value)`` records together, so that those of a partition
+    go as one producer batch; their offsets, in order."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, linger_ms=50)
+    try:
+        futures = [producer.send(topic, key=key, value=value, partition=p) for p, key, value in records]
+        producer.flush()
+        return [future.get(timeout=10).offset for future in futures]
+    finally:
+        producer.close()
+
+
 class TopicReader:
     """Reads a whole topic from the start with manually assigned partitions
     (kafka-python consumer groups do not work on the embedded broker)."""

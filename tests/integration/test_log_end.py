@@ -2,36 +2,25 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from aiokafka import AIOKafkaProducer
 from faust.types import TP
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from streams.log_end import fetched_ends
+from tests.integration.kafka_helpers import produce_one_batch
 
 pytestmark = pytest.mark.integration
 
 
-async def _produce_batches(bootstrap: str, topic: str, sizes: list[int]) -> list[list[int]]:
+def _produce_batches(bootstrap: str, topic: str, sizes: list[int]) -> list[list[int]]:
     """Each size's records sent together, so that each becomes one producer batch."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50)
-    await producer.start()
-    try:
-        offsets = []
-        for size in sizes:
-            futures = [await producer.send(topic, b"x", partition=0) for _ in range(size)]
-            offsets.append([(await f).offset for f in futures])
-        return offsets
-    finally:
-        await producer.stop()
+    return [produce_one_batch(bootstrap, topic, [(0, None, b"x")] * size) for size in sizes]
 
 
 def test_a_reported_end_short_of_the_last_batch_is_raised_to_the_fetched_high_watermark(broker):
     topic = "log-end-batches"
     KafkaAdminClient(bootstrap_servers=broker.bootstrap).create_topics([NewTopic(topic, 2, 1)])
-    batches = asyncio.run(_produce_batches(broker.bootstrap, topic, [1, 5, 7]))
+    batches = _produce_batches(broker.bootstrap, topic, [1, 5, 7])
     assert [len(set(b)) for b in batches] == [1, 5, 7]
     true_end = batches[-1][-1] + 1
     # What Faust's recovery is handed when the broker counts the last batch as one
@@ -46,7 +35,7 @@ def test_a_reported_end_short_of_the_last_batch_is_raised_to_the_fetched_high_wa
 def test_a_right_end_is_kept(broker):
     topic = "log-end-right"
     KafkaAdminClient(bootstrap_servers=broker.bootstrap).create_topics([NewTopic(topic, 1, 1)])
-    batches = asyncio.run(_produce_batches(broker.bootstrap, topic, [1, 1, 1]))
+    batches = _produce_batches(broker.bootstrap, topic, [1, 1, 1])
     end = batches[-1][-1] + 1
 
     assert fetched_ends({TP(topic, 0): end}, bootstrap_servers=[broker.bootstrap]) == {TP(topic, 0): end}

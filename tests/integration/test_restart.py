@@ -3,13 +3,10 @@ and are neither lost nor counted twice."""
 
 from __future__ import annotations
 
-import asyncio
-
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from tests.integration.kafka_helpers import metric_value, produce
+from tests.integration.kafka_helpers import metric_value, produce, produce_one_batch
 from tests.integration.scenarios import WINDOW, aligned_past
 from tests.integration.test_faults import read_topic
 from tests.integration.test_pipeline import _wait_for_metric
@@ -56,16 +53,6 @@ def test_window_counts_survive_a_worker_restart(broker, start_worker):
     assert metric_value(exposition, "kohta_events_total", channel="chat", outcome="accepted") == 11
 
 
-async def _append_as_one_batch(bootstrap: str, topic: str, records: list[tuple[int, bytes, bytes]]) -> set[int]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=50)
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, value, key=key, partition=p) for p, key, value in records]
-        return {(await f).offset for f in futures}
-    finally:
-        await producer.stop()
-
-
 def test_recovery_reads_a_changelog_to_the_end_of_its_last_batch(broker, start_worker):
     """The embedded broker reports a partition's end as its last batch's base offset + 1
     (streams.log_end). A last batch holding an older windows record then the newer one
@@ -81,9 +68,9 @@ def test_recovery_reads_a_changelog_to_the_end_of_its_last_batch(broker, start_w
     versions = [r for r in read_topic(broker.bootstrap, changelog) if orjson.loads(r.key) == "w:chat"]
     assert len(versions) >= 2, "the two bursts were expected to write two windows records"
     older, newer = versions[0], versions[-1]
-    appended = asyncio.run(_append_as_one_batch(broker.bootstrap, changelog, [
-        (older.partition, older.key, older.value), (newer.partition, newer.key, newer.value)]))
-    assert len(appended) == 2
+    appended = produce_one_batch(broker.bootstrap, changelog, [
+        (older.partition, older.key, older.value), (newer.partition, newer.key, newer.value)])
+    assert len(set(appended)) == 2
 
     worker.start()
     exposition = _ten_more_then_close(broker, worker, start)
