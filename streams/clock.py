@@ -35,6 +35,11 @@ class PartitionClocks:
         if watermark is not None and partition not in self._clocks:
             self._clocks[partition] = _Clock(watermark, wall_now, wall_now)
 
+    def current(self, partition: int) -> float | None:
+        """The watermark as the last event left it (no wall-clock advance); None if unknown."""
+        clock = self._clocks.get(partition)
+        return None if clock is None else clock.watermark
+
     def forget(self, partition: int) -> None:
         self._clocks.pop(partition, None)
 

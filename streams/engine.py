@@ -175,52 +175,73 @@ class Engine:
         # Per touched channel: its newest closed window, which no absorb changes.
         closed_through: dict[str, float] = {}
         absorbed: dict[str, dict[str, int]] = defaultdict(dict)
-        observe, size, lateness, floor = self.clocks.observe, self.size, self.lateness, math.floor
+        size, lateness, floor = self.size, self.lateness, math.floor
         accepted = outcome.accepted_by_channel
         cap, book = self.settings.max_touchpoints_per_channel, self.book
         # Per (channel, window) of this run: the fingerprint set, the fingerprints new
         # in this run (stored at its end) and the window's counters (nothing closes
         # during the run).
         slots: dict[tuple[str, int], tuple[set[int], list[int], dict[str, list[float]]]] = {}
-        watermark, closable = None, None
+        # The partition's watermark as this run's events advance it. Nothing reads the
+        # clock during the run, so it is handed to the clock once, at the end.
+        watermark = self.clocks.current(partition)
+        closable = -math.inf if watermark is None else last_closable_index(watermark, size, lateness)
+        observed = False
+        # Events come in runs of one channel and one window (an envelope is usually
+        # one channel's minute): what was looked up for the previous event is kept.
+        slot_channel, slot_index, slot = None, None, None
         for source, events in parcels:
             # Whether a channel's events in this message are a replay: the same for
             # all of them, so decided at the channel's first event in the message.
             replay: dict[str, bool] = {}
+            channel_now = None  # the previous event's channel in this message
             for event in events:
                 channel = event.channel
-                windows = touched.get(channel)
-                if windows is None:
-                    stored = self.windows.get(channel)
-                    if stored is None and not self._admits_new_channel(partition, channel):
-                        outcome.overflow.append(event)
-                        continue
-                    windows = touched[channel] = ChannelWindows(channel, stored)
-                    closed = windows.state.get("closed_through")
-                    closed_through[channel] = -math.inf if closed is None else closed
-                    if stored is None:
-                        self.windows[channel] = windows.state  # counts against the cap at once
-                if source is not None:
-                    replayed = replay.get(channel)
-                    if replayed is None:
-                        replayed = replay[channel] = self._is_replay(windows, absorbed[channel], source)
-                    if replayed:
-                        outcome.replayed.append(event)
-                        continue
-                advanced = observe(partition, event.ts, wall_now)
-                if advanced != watermark:
-                    watermark, closable = advanced, last_closable_index(advanced, size, lateness)
-                index = floor(event.ts / size)  # window_index, inlined: it runs per event
-                if index <= closable or index <= closed_through[channel]:  # ChannelWindows.is_late
+                if channel != channel_now:
+                    channel_now, windows = channel, touched.get(channel)
+                    if windows is None:
+                        stored = self.windows.get(channel)
+                        if stored is None and not self._admits_new_channel(partition, channel):
+                            refused = True  # a channel refused once stays refused in this run
+                        else:
+                            refused = False
+                            windows = touched[channel] = ChannelWindows(channel, stored)
+                            closed = windows.state.get("closed_through")
+                            closed_through[channel] = -math.inf if closed is None else closed
+                            if stored is None:
+                                self.windows[channel] = windows.state  # counts against the cap at once
+                    else:
+                        refused = False
+                    replayed = False
+                    if source is not None and not refused:
+                        replayed = replay.get(channel)
+                        if replayed is None:
+                            replayed = replay[channel] = self._is_replay(windows, absorbed[channel], source)
+                    newest_closed = closed_through.get(channel)
+                if refused:
+                    outcome.overflow.append(event)
+                    continue
+                if replayed:
+                    outcome.replayed.append(event)
+                    continue
+                ts = event.ts
+                observed = True
+                if watermark is None or ts > watermark:
+                    watermark = ts
+                    closable = floor((ts - lateness) / size) - 1  # last_closable_index, inlined
+                index = floor(ts / size)  # window_index, inlined: it runs per event
+                if index <= closable or index <= newest_closed:  # ChannelWindows.is_late
                     outcome.late.append(event)
                     continue
                 # Copies of an event share its event time, so they meet in its window.
-                slot = slots.get((channel, index))
-                if slot is None:
-                    seen = self._seen[channel].get(index)
-                    if seen is None:
-                        seen = self._seen[channel][index] = self._stored_fingerprints(windows, index)
-                    slot = slots[channel, index] = (seen, [], windows.counters(index))
+                if index != slot_index or channel != slot_channel:
+                    slot_channel, slot_index = channel, index
+                    slot = slots.get((channel, index))
+                    if slot is None:
+                        seen = self._seen[channel].get(index)
+                        if seen is None:
+                            seen = self._seen[channel][index] = self._stored_fingerprints(windows, index)
+                        slot = slots[channel, index] = (seen, [], windows.counters(index))
                 fingerprint = event_fingerprint(event.event_id)
                 if fingerprint in slot[0]:
                     outcome.duplicates.append(event)
@@ -229,6 +250,8 @@ class Engine:
                 slot[0].add(fingerprint)
                 slot[1].append(fingerprint)
                 accepted[channel] = accepted.get(channel, 0) + 1
+        if observed:
+            self.clocks.observe(partition, watermark, wall_now)
         for (channel, index), (_, new, _) in slots.items():
             if new:
                 entries = touched[channel].state.setdefault("fp", {})
