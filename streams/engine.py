@@ -26,7 +26,7 @@ from streams.control import ControlCommand, Maintenance
 from streams.clock import PartitionClocks
 from streams.events import TouchpointEvent
 from streams.judging import SeriesJudge
-from streams.metric_book import MetricBook
+from streams.metric_book import MetricBook, Tally
 from streams.partitioning import partition_for
 from streams.settings import KohtaSettings
 from streams.windowing import (
@@ -181,7 +181,7 @@ class Engine:
         # Per (channel, window) of this run: the fingerprint set, the fingerprints new
         # in this run (stored at its end) and the window's counters (nothing closes
         # during the run).
-        slots: dict[tuple[str, int], tuple[set[int], list[int], dict[str, list[float]]]] = {}
+        slots: dict[tuple[str, int], tuple[set[int], list[int], Tally]] = {}
         # The partition's watermark as this run's events advance it. Nothing reads the
         # clock during the run, so it is handed to the clock once, at the end.
         watermark = self.clocks.current(partition)
@@ -241,18 +241,19 @@ class Engine:
                         seen = self._seen[channel].get(index)
                         if seen is None:
                             seen = self._seen[channel][index] = self._stored_fingerprints(windows, index)
-                        slot = slots[channel, index] = (seen, [], windows.counters(index))
+                        slot = slots[channel, index] = (seen, [], book.tally(windows.counters(index)))
                 fingerprint = event_fingerprint(event.event_id)
                 if fingerprint in slot[0]:
                     outcome.duplicates.append(event)
                     continue
-                windows.count_into(slot[2], event, book, cap)
+                windows.count_into(slot[2], event, cap)
                 slot[0].add(fingerprint)
                 slot[1].append(fingerprint)
                 accepted[channel] = accepted.get(channel, 0) + 1
         if observed:
             self.clocks.observe(partition, watermark, wall_now)
-        for (channel, index), (_, new, _) in slots.items():
+        for (channel, index), (_, new, tally) in slots.items():
+            tally.settle()
             if new:
                 entries = touched[channel].state.setdefault("fp", {})
                 fp.append(self.fingerprints, channel, index, entries, new, self._chunk)

@@ -186,34 +186,25 @@ class MetricBook:
                     entries.append(_Entry(key, None, None, compiled, step))
         return entries
 
+    def plan_of(self, signature: tuple, event: FilterableEvent) -> tuple[list[_Entry], bool]:
+        """The counters an event of this filter signature bumps, and whether all of
+        its increments are fixed (independent of the event's score or value)."""
+        found = self._plans.get(signature)
+        if found is None:
+            entries = self._plan(event)
+            found = (entries, all(entry.first is not None for entry in entries))
+            if len(self._plans) < _MAX_PLANS:
+                self._plans[signature] = found
+        return found
+
     def accumulate(self, counts: dict[str, list[float]], event: FilterableEvent) -> None:
         """Add ``event`` to the window counters ``counts`` (mutated in place)."""
         signature = (event.channel, event.type, event.touchpoint, event.segment, event.survey)
-        plan = self._plans.get(signature)
-        if plan is None:
-            plan = self._plan(event)
-            if len(self._plans) < _MAX_PLANS:
-                self._plans[signature] = plan
-        # Runs for every event: one flat entry per counter list, bumped inline.
-        for key, first, second, compiled, kind in plan:
-            if first is None:
-                increments = _valued_increments(compiled, kind, event)
-                if increments is None:
-                    continue
-                counters = counts.get(key)
-                if counters is None:
-                    counts[key] = list(increments)
-                else:
-                    for i, step in enumerate(increments):
-                        counters[i] += step
-                continue
-            counters = counts.get(key)
-            if counters is None:
-                counts[key] = [first] if second is None else [first, second]
-            else:
-                counters[0] += first
-                if second is not None:
-                    counters[1] += second
+        bump(counts, self.plan_of(signature, event)[0], event)
+
+    def tally(self, counts: dict[str, list[float]]) -> Tally:
+        """A :class:`Tally` adding events to the window counters ``counts``."""
+        return Tally(self, counts)
 
     def measure(self, key: str, counters: Sequence[float]) -> Measurement:
         """The series' value for a window with these counters."""
@@ -248,3 +239,93 @@ def sampling_error(kind: str, measurement: Measurement) -> tuple[float | None, f
     if kind in ("ratio", "share") and n:
         return value, math.sqrt(max(value * (1.0 - value), 0.0) / n)
     return value, 0.0
+
+
+def bump(counts: dict[str, list[float]], plan: list[_Entry], event: FilterableEvent) -> None:
+    """Add one event's increments, as ``plan`` lists them, to ``counts``."""
+    # Runs for every event: one flat entry per counter list, bumped inline.
+    for key, first, second, compiled, kind in plan:
+        if first is None:
+            increments = _valued_increments(compiled, kind, event)
+            if increments is None:
+                continue
+            counters = counts.get(key)
+            if counters is None:
+                counts[key] = list(increments)
+            else:
+                for i, step in enumerate(increments):
+                    counters[i] += step
+            continue
+        counters = counts.get(key)
+        if counters is None:
+            counts[key] = [first] if second is None else [first, second]
+        else:
+            counters[0] += first
+            if second is not None:
+                counters[1] += second
+
+
+class Tally:
+    """Adds a run of events to one window's counters, deferring the fixed increments.
+
+    Most events bump counters by amounts their filtered fields alone decide (a
+    count's 1, a ratio's 0/1 pair): those are counted per filter signature and added
+    once, by :meth:`settle`. Events whose increments depend on their score or value
+    are added at once. The counters end as if every event were added in turn: fixed
+    increments are integers, so their order does not matter, and each counter is
+    created at the first event that bumps it, as :meth:`MetricBook.accumulate` would.
+
+    >>> from streams.metric_spec import MetricSpec
+    >>> book = MetricBook([MetricSpec(name="visits", kind="count", where={"type": ["visit"]})])
+    >>> class E:
+    ...     channel, type, touchpoint, segment, survey, score, value = "web", "visit", None, None, None, None, None
+    >>> counts = {}
+    >>> tally = book.tally(counts)
+    >>> [tally.add(E()) for _ in range(3)]  # True: the event created a counter
+    [True, False, False]
+    >>> counts
+    {'visits': [0]}
+    >>> tally.settle()
+    >>> counts
+    {'visits': [3]}
+    """
+
+    __slots__ = ("counts", "_book", "_deferred", "_plans")
+
+    def __init__(self, book: MetricBook, counts: dict[str, list[float]]) -> None:
+        self.counts = counts
+        self._book = book
+        self._deferred: dict[tuple, int] = {}  # events per fixed-increment signature, not yet added
+        self._plans: dict[tuple, list[_Entry]] = {}
+
+    def add(self, event: FilterableEvent) -> bool:
+        """Count ``event``; True if that created a counter the window did not have."""
+        signature = (event.channel, event.type, event.touchpoint, event.segment, event.survey)
+        deferred = self._deferred
+        waiting = deferred.get(signature)
+        if waiting is not None:
+            deferred[signature] = waiting + 1
+            return False
+        counts = self.counts
+        before = len(counts)
+        plan, fixed = self._book.plan_of(signature, event)
+        if fixed:
+            for key, _, second, _, _ in plan:
+                if key not in counts:
+                    counts[key] = [0] if second is None else [0, 0]
+            deferred[signature] = 1
+            self._plans[signature] = plan
+        else:
+            bump(counts, plan, event)
+        return len(counts) != before
+
+    def settle(self) -> None:
+        """Add the deferred increments; the counters are then complete."""
+        counts = self.counts
+        for signature, times in self._deferred.items():
+            for key, first, second, _, _ in self._plans[signature]:
+                counters = counts[key]
+                counters[0] += first * times
+                if second is not None:
+                    counters[1] += second * times
+        self._deferred.clear()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streams.events import TouchpointEvent
-from streams.metric_book import MetricBook
+from streams.metric_book import MetricBook, Tally
 
 # After a long silence (a stopped worker, a channel gone for days) closing every
 # empty window would flood the detectors; past this many, the oldest are skipped.
@@ -62,13 +62,14 @@ class ChannelWindows:
     ``"topic:partition"``.
     """
 
-    __slots__ = ("channel", "state")
+    __slots__ = ("channel", "state", "_touchpoints")
 
     def __init__(self, channel: str, state: dict[str, Any] | None = None) -> None:
         self.channel = channel
         self.state = state if state is not None else {
             "next_close": None, "closed_through": None, "open": {}, "series": []
         }
+        self._touchpoints: set[str] | None = None  # state["touchpoints"] as a set, once asked
 
     def is_late(self, index: int, closable: int | None) -> bool:
         """Late: the window is closed already, or the watermark lets it close now."""
@@ -79,11 +80,15 @@ class ChannelWindows:
         """The event (with a touchpoint), its touchpoint folded into ``other`` once the
         channel has ``cap`` of them."""
         touchpoint = event.touchpoint
-        known = self.state.setdefault("touchpoints", [])
+        known = self._touchpoints
+        if known is None:
+            known = self._touchpoints = set(self.state.setdefault("touchpoints", []))
         if touchpoint in known:
             return event
-        if len(known) < cap:
-            known.append(touchpoint)
+        listed = self.state.setdefault("touchpoints", [])
+        if len(listed) < cap:
+            listed.append(touchpoint)
+            known.add(touchpoint)
             return event
         self.state["touchpoint_overflow"] = self.state.get("touchpoint_overflow", 0) + 1
         return event._replace(touchpoint=OTHER)
@@ -104,7 +109,9 @@ class ChannelWindows:
 
     def count(self, event: TouchpointEvent, index: int, book: MetricBook, max_touchpoints: int | None) -> None:
         """:meth:`add` for a caller that has checked the event is not late."""
-        self.count_into(self.counters(index), event, book, max_touchpoints)
+        tally = book.tally(self.counters(index))
+        self.count_into(tally, event, max_touchpoints)
+        tally.settle()
 
     def counters(self, index: int) -> dict[str, list[float]]:
         """The counters of window ``index``, opened if new. A caller counting many
@@ -122,18 +129,14 @@ class ChannelWindows:
             counts = windows[key] = {}
         return counts
 
-    def count_into(
-        self, counts: dict[str, list[float]], event: TouchpointEvent, book: MetricBook, max_touchpoints: int | None
-    ) -> None:
-        """Count a not-late event into its window's ``counts`` (from :meth:`counters`)."""
-        state = self.state
-        keys_before = len(counts)
+    def count_into(self, tally: Tally, event: TouchpointEvent, max_touchpoints: int | None) -> None:
+        """Count a not-late event into its window's ``tally`` (over :meth:`counters`);
+        the counters are complete once the tally is settled."""
         if event.touchpoint is not None and max_touchpoints is not None:
             event = self._capped(event, max_touchpoints)
-        book.accumulate(counts, event)
-        if len(counts) != keys_before:  # only a new counter can be a new series
-            known = state["series"]
-            for key in counts:
+        if tally.add(event):  # only a new counter can be a new series
+            known = self.state["series"]
+            for key in tally.counts:
                 if "@" in key and key not in known:
                     known.append(key)
 

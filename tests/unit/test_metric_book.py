@@ -313,3 +313,59 @@ def test_empty_windows_have_zero_counters_of_each_kinds_width():
 def test_metric_fields_must_fit_their_kind(declaration):
     with pytest.raises(ValueError):
         MetricSpec(**declaration)
+
+
+# --- tally: deferred fixed increments ------------------------------------------
+
+
+def _mixed_events(count: int, seed: int) -> list[TouchpointEvent]:
+    import random
+
+    rng = random.Random(seed)
+    events = []
+    for _ in range(count):
+        kind = rng.choice(["visit", "conversion", "contact", "survey", "click"])
+        touchpoint = rng.choice([None, "checkout", "cart", "faq"])
+        if kind == "survey":
+            survey = rng.choice(["nps", "ces", "smiley"])
+            top = {"nps": 10, "ces": 7, "smiley": 4}[survey]
+            score = float(rng.randint(0 if survey == "nps" else 1, top))
+            events.append(event("survey", touchpoint=touchpoint, survey=survey, score=score))
+        elif kind == "contact":
+            events.append(event("contact", touchpoint=touchpoint, value=rng.choice([None, rng.uniform(1, 900)])))
+        else:
+            events.append(event(kind, touchpoint=touchpoint))
+    return events
+
+
+def test_a_tally_ends_with_the_counters_accumulate_gives_event_by_event():
+    book = MetricBook([
+        VISITS, CONVERSION.model_copy(update={"by_touchpoint": True}), NPS, CES, HANDLE, SAD,
+        MetricSpec(name="contacts", kind="count", where={"type": ["contact"]}, by_touchpoint=True),
+    ])
+    for seed in range(5):
+        events = _mixed_events(400, seed)
+        expected = fill(book, events)
+        counts: dict[str, list[float]] = {}
+        tally = book.tally(counts)
+        created = []
+        for e in events:
+            before = set(counts)
+            created.append(tally.add(e))
+            assert created[-1] == (set(counts) != before)
+        tally.settle()
+        # The same counters, created in the same order (the order series are reported in).
+        assert list(counts.items()) == list(expected.items())
+        assert any(created) and not all(created)
+
+
+def test_a_tally_settles_only_what_it_deferred_since_the_last_settle():
+    book = MetricBook([VISITS])
+    counts: dict[str, list[float]] = {}
+    tally = book.tally(counts)
+    tally.add(event("visit"))
+    tally.settle()
+    tally.settle()
+    tally.add(event("visit"))
+    tally.settle()
+    assert counts == {"visits": [2]}
