@@ -71,8 +71,9 @@ class SerializingTable:
         self.bytes += len(orjson.dumps(key)) + (0 if raw is None else len(raw))
 
 
-def build(partitions: int) -> Processor:
-    settings = load_settings(topics={"touchpoints": TOPIC, "partitions": partitions})
+def build(partitions: int, fingerprint_chunk: int | None = None) -> Processor:
+    windows = {} if fingerprint_chunk is None else {"windows": {"fingerprint_chunk": fingerprint_chunk}}
+    settings = load_settings(topics={"touchpoints": TOPIC, "partitions": partitions}, **windows)
     state = StateTable(SerializingTable(), lambda key: state_key_partition(key, partitions), layout=STATE_LAYOUT)
     engine = Engine(settings, windows=state.view("w:"), detectors=state.view("s:", "detector"),
                     alerts=state.view("s:", "alert"), watermarks=state.view("c:"),
@@ -116,7 +117,7 @@ async def run(processor: Processor, by_partition: dict[int, list[Message]], batc
 
 def measure(label: str, pairs: list[tuple[bytes, bytes]], events: int, args: argparse.Namespace) -> None:
     by_partition = as_messages(pairs, args.partitions)
-    processor = build(args.partitions)
+    processor = build(args.partitions, args.fingerprint_chunk)
     profiler = cProfile.Profile() if args.profile else None
     if profiler:
         profiler.enable()
@@ -138,6 +139,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500, help="messages per handle_batch (take_events)")
     parser.add_argument("--envelope", type=int, default=100, help="events per batch envelope")
     parser.add_argument("--partitions", type=int, default=4)
+    parser.add_argument("--fingerprint-chunk", type=int, default=None,
+                        help="windows.fingerprint_chunk (default: the config's)")
     parser.add_argument("--only", choices=("singles", "envelopes"), default=None)
     parser.add_argument("--profile", action="store_true", help="cProfile, top functions by self time")
     args = parser.parse_args()

@@ -4,7 +4,8 @@ The machine's speed drifts by tens of per cent within minutes, so settings are
 compared round by round (each round runs every variant once, in turn) rather than
 across invocations. Each run is ``throughput.py``'s kohta run: the worker reads
 pre-produced events from the start; events/s over the timed interval. A variant is
-a set of ``producer.*`` settings, e.g. ``linger_ms=0`` or ``max_batch_bytes=1,linger_ms=0``.
+a set of ``producer.*`` settings, e.g. ``linger_ms=0`` or ``max_batch_bytes=1,linger_ms=0``;
+a key with a dot names another section's setting, e.g. ``windows.fingerprint_chunk=512``.
 
     python benchmarks/producer_ab.py [--variants "linger_ms=0;linger_ms=2;linger_ms=5"]
         [--rounds 2] [--singles] [--events 60000] [--workdir DIR]
@@ -26,6 +27,16 @@ def variant(text: str) -> dict[str, float]:
     return {key.strip(): float(value) for key, value in pairs}
 
 
+def overrides(settings: dict[str, float]) -> dict[str, dict[str, float]]:
+    """Config sections to override: ``{"linger_ms": 5, "windows.fingerprint_chunk": 512}``
+    → ``{"producer": {"linger_ms": 5}, "windows": {"fingerprint_chunk": 512}}``."""
+    sections: dict[str, dict[str, float]] = {}
+    for key, value in settings.items():
+        section, _, name = key.rpartition(".")
+        sections.setdefault(section or "producer", {})[name] = int(value) if value.is_integer() else value
+    return sections
+
+
 def shown(settings: dict[str, float]) -> str:
     return ", ".join(f"{key} {value:g}" for key, value in settings.items())
 
@@ -33,7 +44,8 @@ def shown(settings: dict[str, float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", default="linger_ms=0;linger_ms=2;linger_ms=5",
-                        help="producer settings per variant: key=value pairs joined by ',', variants by ';'")
+                        help="settings per variant: key=value pairs joined by ',' (producer.* unless the key "
+                             "names its section, e.g. windows.fingerprint_chunk), variants by ';'")
     parser.add_argument("--rounds", type=int, default=2, help="rounds of envelope runs")
     parser.add_argument("--singles", action="store_true", help="also one run of each variant on single events")
     parser.add_argument("--events", type=int, default=60_000, help="single-event messages (envelopes carry 3x)")
@@ -53,12 +65,12 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):
             for settings in variants:
                 run = t.run_kohta(ctx, "bench.envelopes", len(envelopes), len(events),
-                                  f"envelopes, {shown(settings)}", producer=settings)
+                                  f"envelopes, {shown(settings)}", **overrides(settings))
                 print(f"round {round_}: envelopes, {shown(settings)}: {run.rate:,.0f} events/s ({run.note.strip()})",
                       flush=True)
         for settings in variants if args.singles else ():
             run = t.run_kohta(ctx, "bench.singles", len(singles), args.events,
-                              f"singles, {shown(settings)}", producer=settings)
+                              f"singles, {shown(settings)}", **overrides(settings))
             print(f"single events, {shown(settings)}: {run.rate:,.0f} events/s ({run.note.strip()})", flush=True)
     finally:
         broker.stop()

@@ -8,6 +8,7 @@ the defaults below. The YAML file is ``--config``, else ``$KOHTA_CONFIG``, else
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,11 @@ from streams.security import SecuritySettings
 from streams.metric_spec import NAME_PATTERN, AlertTuning, EventFilter, MetricSpec, Target  # noqa: F401
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kohta.yaml"
+# A 53-bit fingerprint in JSON: up to 16 digits and a separator.
+FINGERPRINT_JSON_BYTES = 17
+# Half of the 1 MiB a Kafka broker accepts per record by default, the rest left to
+# the counters and offsets of the same windows record.
+MAX_FINGERPRINT_TAIL_BYTES = 512 * 1024
 
 
 class TopicSettings(BaseModel):
@@ -54,6 +60,21 @@ class WindowSettings(BaseModel):
     # Event-id fingerprints per changelog record once a window has this many
     # (streams/fingerprints.py). Smaller: smaller windows records, more records.
     fingerprint_chunk: int = Field(CHUNK, ge=1)
+
+    @model_validator(mode="after")
+    def _windows_record_fits(self) -> WindowSettings:
+        # Each open window keeps up to fingerprint_chunk - 1 fingerprints in its
+        # channel's windows record, which must stay one Kafka record (brokers refuse
+        # records over 1 MiB by default).
+        open_windows = math.ceil(self.allowed_lateness_seconds / self.size_seconds) + 2
+        worst = open_windows * (self.fingerprint_chunk - 1) * FINGERPRINT_JSON_BYTES
+        if worst > MAX_FINGERPRINT_TAIL_BYTES:
+            raise ValueError(
+                f"windows.fingerprint_chunk {self.fingerprint_chunk} with {open_windows} open windows could put "
+                f"{worst:,} bytes of fingerprints in one windows record (at most {MAX_FINGERPRINT_TAIL_BYTES:,}): "
+                "lower fingerprint_chunk"
+            )
+        return self
 
 
 class DetectorSettings(BaseModel):

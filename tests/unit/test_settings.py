@@ -239,3 +239,13 @@ def test_a_metric_may_set_its_own_drift_threshold():
 def test_shipped_nps_metric_has_the_per_day_calibrated_drift_threshold():
     nps = next(m for m in load_settings(DEFAULT_CONFIG).metrics if m.name == "nps")
     assert nps.accumulate == 10.0
+
+
+def test_a_fingerprint_chunk_that_could_outgrow_a_kafka_record_is_refused():
+    # 62 open windows (an hour's lateness over 1-minute windows) of up to 2047 fingerprints each.
+    with pytest.raises(ValidationError, match="fingerprint_chunk 2048 with 62 open windows"):
+        load_settings(windows={"allowed_lateness_seconds": 3600, "fingerprint_chunk": 2048})
+    # The same lateness with smaller chunks, and the shipped windows with larger ones, fit.
+    hour_late = load_settings(windows={"allowed_lateness_seconds": 3600, "fingerprint_chunk": 256})
+    assert hour_late.windows.fingerprint_chunk == 256
+    assert load_settings(windows={"fingerprint_chunk": 2048}).windows.fingerprint_chunk == 2048
