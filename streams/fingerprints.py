@@ -8,25 +8,35 @@ single-event messages per batch, 118 MB of changelog per 100,000 messages
 (``benchmarks/hot_path.py --batch 150``).
 
 Each window's entry in the windows record (``fp``) is ``[full, tail]``: how many
-full chunks of :data:`CHUNK` (``windows.fingerprint_chunk``) fingerprints are stored under
-``<channel>/<index>/<k>``, and the newest fingerprints (fewer than ``CHUNK``). A
-chunk is written once, when it fills. Putting every fingerprint in chunk records
-instead (a record per window per flush) cost more in the worker than the bytes it
-saved: each record is a producer send.
+chunks are stored under ``<channel>/<index>/<k>``, and the newest fingerprints (fewer
+than :data:`CHUNK`, ``windows.fingerprint_chunk``). When the tail reaches ``CHUNK``,
+all of it becomes one chunk record (several past :data:`MAX_CHUNK_FINGERPRINTS`),
+written once. So a flush that brings a window thousands of events (batch envelopes)
+writes one record for them, not one per ``CHUNK``: each record is a producer send, and
+the worker's cost per record, not per byte, is what counts (measured in
+``benchmarks/README.md``). Putting every fingerprint in chunk records instead (a
+record per window per flush, no tail) cost more than the bytes it saved.
 
 Chunks are flushed before the windows record (``streams.changelog.STATE_LAYOUT``). A
 flush cut short can leave a chunk the stored windows record does not count yet; it
 is not read, and is written again when the tail fills once more.
 
 >>> chunks, entries = {}, {}
->>> append(chunks, "chat", 7, entries, list(range(CHUNK + 2)))
->>> sorted(chunks), entries["7"][0], entries["7"][1]
-(['chat/7/0'], 1, [128, 129])
+>>> append(chunks, "chat", 7, entries, list(range(CHUNK - 1)))
+>>> sorted(chunks), entries["7"][0], len(entries["7"][1])  # a tail: no chunk yet
+([], 0, 127)
+>>> append(chunks, "chat", 7, entries, list(range(CHUNK - 1, CHUNK + 2)))
+>>> sorted(chunks), entries["7"][0], entries["7"][1], len(chunks["chat/7/0"])
+(['chat/7/0'], 1, [], 130)
 >>> stored(chunks, "chat", 7, entries["7"])[-3:]
 [127, 128, 129]
 >>> chunks["chat/7/1"] = [0] * CHUNK  # written by a flush the windows record never saw
 >>> len(stored(chunks, "chat", 7, entries["7"]))
 130
+>>> big = {}
+>>> append(big, "web", 1, entries, list(range(2 * MAX_CHUNK_FINGERPRINTS + 5)))
+>>> [len(big[key]) for key in sorted(big)], entries["1"]
+([8192, 8192], [2, [16384, 16385, 16386, 16387, 16388]])
 >>> drop(chunks, "chat", 7, entries.pop("7"))
 >>> chunks
 {}
@@ -37,10 +47,12 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-# Fingerprints per chunk record (the default of windows.fingerprint_chunk): the tail
-# rewritten at every flush holds fewer than this, and a closing window deletes one
-# record per this many events it counted.
+# The tail's limit (the default of windows.fingerprint_chunk): the tail rewritten at
+# every flush holds fewer than this, and a chunk record at least this many.
 CHUNK = 128
+# At most this many fingerprints in one chunk record (about 140 KB of JSON), so that a
+# record stays far below the 1 MiB a Kafka broker accepts by default.
+MAX_CHUNK_FINGERPRINTS = 8192
 
 Chunks = MutableMapping[str, list[int]]
 Entry = list[Any]  # [full chunks stored, tail]: JSON-able, kept in the windows record
@@ -65,13 +77,14 @@ def append(
     chunks: Chunks, channel: str, index: int, entries: dict[str, Entry], new: list[int], size: int = CHUNK
 ) -> None:
     """Add ``new`` to window ``index``'s fingerprints; ``entries`` is the windows
-    record's ``fp``. A tail that reaches ``size`` becomes a chunk record."""
+    record's ``fp``. A tail that reaches ``size`` becomes a chunk record, whole."""
     entry = entries.setdefault(str(index), [0, []])
     tail = entry[1]
     tail += new
     while len(tail) >= size:
-        chunks[chunk_key(channel, index, entry[0])] = tail[:size]
-        del tail[:size]
+        take = min(len(tail), MAX_CHUNK_FINGERPRINTS)
+        chunks[chunk_key(channel, index, entry[0])] = tail[:take]
+        del tail[:take]
         entry[0] += 1
 
 

@@ -532,10 +532,12 @@ def _absorb_each(engine: Engine, batch: list[TouchpointEvent], first_offset: int
 def test_copies_after_a_restart_are_duplicates_of_events_in_stored_fingerprint_chunks():
     settings = make_settings(lateness=600.0)
     rng = random.Random(8)
-    batch = window_events(rng, "chat", 3, 300)  # more than two chunks of fingerprints
+    batch = window_events(rng, "chat", 3, 300)
     state: tuple[dict, ...] = ({}, {}, {}, {}, {})
-    assert _absorb_each(make_engine(settings, state), batch, 0).accepted == 300
-    assert len(state[4]) == 2 and len(state[0]["chat"]["fp"]["3"][1]) == 300 - 2 * fp.CHUNK
+    engine = make_engine(settings, state)
+    # Two runs: the first's 250 fingerprints go to one chunk record, the second's 50 stay a tail.
+    assert _absorb_each(engine, batch[:250], 0).accepted + _absorb_each(engine, batch[250:], 250).accepted == 300
+    assert [len(chunk) for chunk in state[4].values()] == [250] and len(state[0]["chat"]["fp"]["3"][1]) == 50
     restarted = make_engine(settings, orjson.loads(orjson.dumps(state)))
     # The same events again, as new messages (copies from a producer, not a replay).
     again = _absorb_each(restarted, batch, 300)
@@ -569,7 +571,9 @@ def test_closing_a_window_deletes_its_fingerprint_chunks():
     rng = random.Random(10)
     state: tuple[dict, ...] = ({}, {}, {}, {}, {})
     engine = make_engine(settings, state)
-    _absorb_each(engine, window_events(rng, "chat", 3, 300), 0)
+    first = window_events(rng, "chat", 3, 300)
+    _absorb_each(engine, first[:150], 0)  # each run's 150 fingerprints: a chunk record
+    _absorb_each(engine, first[150:], 150)
     assert sorted(state[4]) == ["chat/3/0", "chat/3/1"]
     _absorb_each(engine, window_events(rng, "chat", 5, 200), 300)  # the watermark passes 3's close
     assert sorted(state[4]) == ["chat/5/0"]
