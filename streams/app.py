@@ -51,6 +51,7 @@ def _faust_app(settings: KohtaSettings) -> faust.App:
         broker_rebalance_timeout=consumer.rebalance_timeout_seconds,
         broker_heartbeat_interval=consumer.heartbeat_interval_seconds,
         broker_commit_interval=consumer.commit_interval_seconds,
+        stream_processing_timeout=consumer.stall_log_seconds,
         producer_max_batch_size=settings.producer.max_batch_bytes,
         # A dead letter carries a message of up to max_message_bytes plus headers.
         producer_max_request_size=max(1_048_576, settings.max_message_bytes + 65_536),

@@ -129,6 +129,10 @@ class ConsumerSettings(BaseModel):
     # answers as soon as data arrives, but the embedded broker holds a fetch for
     # most of this wait even when data is there, and an alert takes two hops.
     fetch_max_wait_ms: int = Field(100, ge=1, le=30_000)
+    # After this long without progress on a partition (no fetch sent, or its stream
+    # idle while messages wait), Faust's consumer logs which part of its path stalled
+    # and what commonly causes it (Faust's stream_processing_timeout).
+    stall_log_seconds: float = Field(300.0, gt=0)
 
 
 class ProducerSettings(BaseModel):

@@ -582,7 +582,7 @@ def run_kill_scenario(
     config = fault_config(broker, name, port)
     # A killed member stays in the group until its session times out; the restarted
     # one joins after that. Shorter than the default 10 s, so that restarts are quicker.
-    config["consumer"] = {"session_timeout_seconds": 5, "rebalance_timeout_seconds": 5,
+    config["consumer"] = {**config["consumer"], "session_timeout_seconds": 5, "rebalance_timeout_seconds": 5,
                           "heartbeat_interval_seconds": 0.5}
     worker = WorkerProcess(write_config(workdir / f"{name}.yaml", config), workdir / f"{name}.log", port, config)
     start = aligned_past()

@@ -31,6 +31,18 @@ def test_the_worker_consumer_uses_the_configured_fetch_wait(tmp_path):
     assert asyncio.run(build()) == 42
 
 
+def test_the_stall_log_waits_for_the_configured_time_on_every_leg_of_the_event_path(tmp_path):
+    settings = KohtaSettings(data_dir=tmp_path, consumer={"stall_log_seconds": 20})
+
+    async def build() -> tuple[float, ...]:
+        thread = create_app(settings, CollectorRegistry()).consumer._thread
+        return (thread.tp_fetch_request_timeout_secs, thread.tp_fetch_response_timeout_secs,
+                thread.tp_stream_timeout_secs)
+
+    assert asyncio.run(build()) == (20, 20, 20)
+    assert KohtaSettings(data_dir=tmp_path).consumer.stall_log_seconds == 300  # Faust's own default
+
+
 def test_the_seek_to_committed_offsets_runs_with_the_flow_stopped(tmp_path, monkeypatch):
     """Records fetched before the seek must not reach the agent while it runs; Faust's
     recovery calls it with the flow running (faust-streaming#216)."""
