@@ -40,8 +40,10 @@ def base_config(broker: EmbeddedBroker, name: str, web_port: int) -> dict[str, A
         },
         "windows": {"size_seconds": 60, "allowed_lateness_seconds": 60, "idle_timeout_seconds": 30},
         # A stalled partition is told in the worker's log (by Faust: which part of its
-        # path stopped) well before a test gives up waiting on it.
-        "consumer": {"stall_log_seconds": 20},
+        # path stopped) before a test gives up waiting on it (90 s). Faust counts from
+        # the worker's start, group join and recovery included: at 20 s a second
+        # worker's slow join was reported as a stream that had not started.
+        "consumer": {"stall_log_seconds": 60},
         # The simple level detector: these tests are about the pipeline, and its
         # behaviour on a few synthetic windows is easy to reason about.
         "detector": {"model": "level", "threshold": 4.0, "warmup": 8, "fading_factor": 0.1},
