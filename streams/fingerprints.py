@@ -50,6 +50,8 @@ from typing import Any
 # The tail's limit (the default of windows.fingerprint_chunk): the tail rewritten at
 # every flush holds fewer than this, and a chunk record at least this many.
 CHUNK = 128
+# A 53-bit fingerprint in JSON: up to 16 digits and a separator.
+FINGERPRINT_JSON_BYTES = 17
 # At most this many fingerprints in one chunk record (about 140 KB of JSON), so that a
 # record stays far below the 1 MiB a Kafka broker accepts by default.
 MAX_CHUNK_FINGERPRINTS = 8192

@@ -290,21 +290,21 @@ class Tally:
     {'visits': [3]}
     """
 
-    __slots__ = ("counts", "_book", "_deferred", "_plans")
+    __slots__ = ("counts", "_book", "_deferred")
 
     def __init__(self, book: MetricBook, counts: dict[str, list[float]]) -> None:
         self.counts = counts
         self._book = book
-        self._deferred: dict[tuple, int] = {}  # events per fixed-increment signature, not yet added
-        self._plans: dict[tuple, list[_Entry]] = {}
+        # Per fixed-increment signature: its plan and the events not yet added. The plan
+        # is kept here because the book's cache of plans is bounded.
+        self._deferred: dict[tuple, list] = {}
 
     def add(self, event: FilterableEvent) -> bool:
         """Count ``event``; True if that created a counter the window did not have."""
         signature = (event.channel, event.type, event.touchpoint, event.segment, event.survey)
-        deferred = self._deferred
-        waiting = deferred.get(signature)
+        waiting = self._deferred.get(signature)
         if waiting is not None:
-            deferred[signature] = waiting + 1
+            waiting[1] += 1
             return False
         counts = self.counts
         before = len(counts)
@@ -313,8 +313,7 @@ class Tally:
             for key, _, second, _, _ in plan:
                 if key not in counts:
                     counts[key] = [0] if second is None else [0, 0]
-            deferred[signature] = 1
-            self._plans[signature] = plan
+            self._deferred[signature] = [plan, 1]
         else:
             bump(counts, plan, event)
         return len(counts) != before
@@ -322,8 +321,8 @@ class Tally:
     def settle(self) -> None:
         """Add the deferred increments; the counters are then complete."""
         counts = self.counts
-        for signature, times in self._deferred.items():
-            for key, first, second, _, _ in self._plans[signature]:
+        for plan, times in self._deferred.values():
+            for key, first, second, _, _ in plan:
                 counters = counts[key]
                 counters[0] += first * times
                 if second is not None:

@@ -21,15 +21,13 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from streams.fingerprints import CHUNK
+from streams.fingerprints import CHUNK, FINGERPRINT_JSON_BYTES
 from streams.security import SecuritySettings
 
 # Metric declarations live in their own module; re-exported for callers of settings.
 from streams.metric_spec import NAME_PATTERN, AlertTuning, EventFilter, MetricSpec, Target  # noqa: F401
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "kohta.yaml"
-# A 53-bit fingerprint in JSON: up to 16 digits and a separator.
-FINGERPRINT_JSON_BYTES = 17
 # Half of the 1 MiB a Kafka broker accepts per record by default, the rest left to
 # the counters and offsets of the same windows record.
 MAX_FINGERPRINT_TAIL_BYTES = 512 * 1024
