@@ -90,6 +90,10 @@ class OffsetContinuity:
             else:
                 self._due.pop(tp, None)
 
+    def due_offsets(self) -> dict[Hashable, int]:
+        """The next offset due from each partition that has one."""
+        return dict(self._due)
+
     def forget(self, tp: Hashable) -> None:
         # What was set aside stays: Faust may still hold its acks (see commit_limit).
         self._due.pop(tp, None)

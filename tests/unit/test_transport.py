@@ -271,3 +271,40 @@ def test_a_flow_left_stopped_with_nobody_to_resume_it_is_resumed(tmp_path):
         return seen
 
     assert asyncio.run(run()) == [False, False, False, True, True, False, False, False, False, False]
+
+
+def test_a_read_again_takes_every_other_partition_back_to_what_the_drain_loop_handed_over(tmp_path, monkeypatch):
+    """Let go mid-batch, the drain loop drops the rest of its fetch for every partition.
+    The SIGKILL test's stall: touchpoints:0 handed up to 262, the consumer's position at
+    314 (the log's end), nothing more to come to reveal the gap. So the read again of
+    touchpoints:1 takes touchpoints:0 back to 262, and a partition nothing was handed
+    from since its seek back to its offset due."""
+    monkeypatch.setattr(transport, "DRAIN_LOOP_WAIT_SECONDS", 0.01)  # no drain loop runs here
+    hole, handed, fresh = TP("kohta.touchpoints", 1), TP("kohta.touchpoints", 0), TP("kohta.repartition", 0)
+
+    async def run() -> tuple[list, list]:
+        app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
+        consumer, continuity = app.consumer, app.offset_continuity
+        seeks: list[tuple] = []
+
+        async def seek(partition, offset) -> None:
+            seeks.append((partition, offset, consumer.flow_active))
+
+        monkeypatch.setattr(consumer, "seek", seek)
+        continuity.after_seek({hole: 460, handed: 200, fresh: 40})
+        for offset in range(200, 263):
+            continuity.check(handed, offset)
+        consumer._read_offset[handed] = 262
+        consumer.resume_flow()
+        await consumer.reread_from(hole, 460)
+        first = sorted(seeks)
+        # With the flow already stopped (a rebalance's seek is under way), whoever stopped
+        # it takes the partitions back: only the hole is read again.
+        seeks.clear()
+        consumer.stop_flow()
+        await consumer.reread_from(hole, 460)
+        return first, seeks
+
+    with_flow, stopped = asyncio.run(run())
+    assert with_flow == sorted([(hole, 460, False), (handed, 262, False), (fresh, 40, False)])
+    assert stopped == [(hole, 460, False)]
