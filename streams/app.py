@@ -28,10 +28,6 @@ from streams.settings import KohtaSettings
 from streams.telemetry import PipelineTelemetry
 
 
-# Longer than a read again's wait for the drain loop (5 s) and a seek.
-FLOW_LEFT_STOPPED_SECONDS = 15.0
-
-
 def _faust_app(settings: KohtaSettings) -> faust.App:
     consumer = settings.consumer
     return transport.App(
@@ -175,8 +171,6 @@ def create_app(settings: KohtaSettings, registry: CollectorRegistry | None = Non
 
     @app.timer(interval=settings.windows.tick_interval_seconds)
     async def read_holes_again() -> None:
-        if app.consumer.resume_flow_left_stopped(after=FLOW_LEFT_STOPPED_SECONDS):
-            telemetry.flow_resumed.inc()
         await holes.read_overdue_again()
 
     @app.timer(interval=settings.windows.tick_interval_seconds)

@@ -112,12 +112,6 @@ class PipelineTelemetry:
             ["topic", "outcome"],
             registry=registry,
         )
-        self.flow_resumed = Counter(
-            "kohta_flow_resumed_total",
-            "Times the consumer's flow had stayed stopped with nobody to resume it and "
-            "the worker resumed it (streams/transport.py); each is logged.",
-            registry=registry,
-        )
         # Small batches cost: each rewrites its channels' window records to the changelog.
         self.batch_messages = Histogram(
             "kohta_batch_messages",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -100,8 +99,8 @@ class _Consumer(faust_aiokafka.Consumer):
         offset (through :meth:`perform_seek`, so the offsets due start again from there
         too). What comes again is skipped as already absorbed. In a worker's log this
         shows as an offset due going back: a hole at 1212 read again, then one at 1129,
-        the committed offset (in the log of the kill loop's stall of 2026-12-07, a stall
-        this does not explain by itself).
+        the committed offset (in the log of a kill loop run of 2026-12-07). The other
+        partitions go back to what the drain loop handed over (:meth:`_seek_back_to_handed`).
         """
         async with self._reread_lock:  # the agents and the timer's retries, one at a time
             was_active = self.flow_active
@@ -155,36 +154,6 @@ class _Consumer(faust_aiokafka.Consumer):
             # stopped (it drops the rest); it waits here for the flow to resume.
             self._drain_loop_waits.set()
         return await super()._wait_next_records(timeout)
-
-    def resume_flow_left_stopped(self, after: float, now: float | None = None) -> bool:
-        """Resume the flow if it has stayed stopped ``after`` seconds with no rebalance,
-        recovery or read again in progress, i.e. with nobody left to resume it.
-
-        A timer calls this. The SIGKILL test's rare stall was such a flow: a worker
-        read two holes again right after a restart, and then Faust's drain loop waited
-        for the flow to resume for as long as the test waited (a task dump of
-        2026-12-07 showed it in ``_wait_next_records``, on ``can_resume_flow``; what
-        left it stopped is not known). Resuming is safe whatever stopped it: the
-        offsets due are checked message by message (streams.continuity).
-        """
-        now = time.monotonic() if now is None else now
-        app = self.app
-        if (self.flow_active or app.rebalancing or getattr(app, "in_recovery", False)
-                or self._reread_lock.locked() or self.should_stop):
-            self._stopped_since = None
-            return False
-        if self._stopped_since is None:
-            self._stopped_since = now
-            return False
-        if now - self._stopped_since < after:
-            return False
-        logger.warning("the consumer's flow stayed stopped for %.0f s with no rebalance, recovery or read again "
-                       "in progress; resuming it", now - self._stopped_since)
-        self._stopped_since = None
-        self.resume_flow()
-        return True
-
-    _stopped_since: float | None = None  # when resume_flow_left_stopped first saw the flow stopped
 
     @contextmanager
     def _flow_stopped(self) -> Iterator[None]:

@@ -23,7 +23,7 @@ from tests.monitoring.stack import (
 
 ALERTS = {
     "KohtaCXAnomaly", "KohtaPipelineDeadLetters", "KohtaWindowCloseStalled", "KohtaConsumerLag",
-    "KohtaWorkerDown", "KohtaNoWorkers", "KohtaLabelOverflow", "KohtaFlowResumed",
+    "KohtaWorkerDown", "KohtaNoWorkers", "KohtaLabelOverflow",
 }
 
 

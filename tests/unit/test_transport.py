@@ -250,29 +250,6 @@ def test_a_partition_is_read_again_only_once_faust_s_drain_loop_has_let_go_of_it
     ]
 
 
-def test_a_flow_left_stopped_with_nobody_to_resume_it_is_resumed(tmp_path):
-    async def run() -> list:
-        consumer = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry()).consumer
-        consumer.stop_flow()
-        seen = [consumer.resume_flow_left_stopped(after=15, now=100.0),  # first seen stopped
-                consumer.resume_flow_left_stopped(after=15, now=110.0),  # not long enough yet
-                consumer.flow_active,
-                consumer.resume_flow_left_stopped(after=15, now=115.0),  # 15 s: resumed
-                consumer.flow_active]
-        # A read again holds its lock while it keeps the flow stopped: left alone.
-        consumer.stop_flow()
-        async with consumer._reread_lock:
-            seen += [consumer.resume_flow_left_stopped(after=15, now=200.0),
-                     consumer.resume_flow_left_stopped(after=15, now=300.0)]
-        # So is a flow stopped during a rebalance, however long.
-        consumer.app.rebalancing = True
-        seen += [consumer.resume_flow_left_stopped(after=15, now=400.0),
-                 consumer.resume_flow_left_stopped(after=15, now=500.0), consumer.flow_active]
-        return seen
-
-    assert asyncio.run(run()) == [False, False, False, True, True, False, False, False, False, False]
-
-
 def test_a_read_again_takes_every_other_partition_back_to_what_the_drain_loop_handed_over(tmp_path, monkeypatch):
     """Let go mid-batch, the drain loop drops the rest of its fetch for every partition.
     The SIGKILL test's stall: touchpoints:0 handed up to 262, the consumer's position at
