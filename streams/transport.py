@@ -113,19 +113,28 @@ class _Consumer(faust_aiokafka.Consumer):
                     await self._seek_back_to_handed(skip=tp)
 
     async def _seek_back_to_handed(self, skip: TP) -> None:
-        """Seek every other source partition back to the last offset the drain loop handed over.
+        """Seek every other partition the hole checks watch back to the last offset the
+        drain loop handed over.
 
         The drain loop, let go mid-batch by the stop, drops the rest of what it fetched
         for every partition, and the consumer's position stays past those records. Only
         a later message would reveal the gap, and a partition with nothing more to come
-        has none: in the SIGKILL test's stall (4 of 80 loop runs, 2026-12-07) a worker
+        has none: in the SIGKILL test's stall (5 of 89 loop runs, 2026-12-07) a worker
         had handed over touchpoints:0 up to 262 with its position at 314, the log's end,
         for 90 s. Reading the last one handed again costs at most one redelivery, which
-        the engine skips; it may not have reached the agent (the stop cancels a hand-over
-        in progress). A partition nothing was handed from yet goes back to its offset due.
+        the engine skips; it may not have reached the agent (the stop cancels a
+        hand-over in progress), and Faust's read offset is the next one due after a
+        seek. A partition nothing was handed from since its seek goes back to its
+        offset due. The control topic is not watched, and a command read twice would
+        be applied twice, so it is left where it is.
         """
-        for tp, due in self.app.offset_continuity.due_offsets().items():
-            if tp == skip:
+        targets = self.app.offset_continuity.due_offsets()
+        targets.pop(skip, None)
+        if not targets:
+            return
+        assigned = self.assignment()
+        for tp, due in targets.items():
+            if tp not in assigned:
                 continue
             handed = self._read_offset.get(tp)
             try:

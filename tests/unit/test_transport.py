@@ -255,9 +255,12 @@ def test_a_read_again_takes_every_other_partition_back_to_what_the_drain_loop_ha
     The SIGKILL test's stall: touchpoints:0 handed up to 262, the consumer's position at
     314 (the log's end), nothing more to come to reveal the gap. So the read again of
     touchpoints:1 takes touchpoints:0 back to 262, and a partition nothing was handed
-    from since its seek back to its offset due."""
+    from since its seek back to its offset due. A partition no longer assigned is left
+    alone, and so is the control topic: no hole check watches it, and a command read
+    twice would be applied twice."""
     monkeypatch.setattr(transport, "DRAIN_LOOP_WAIT_SECONDS", 0.01)  # no drain loop runs here
     hole, handed, fresh = TP("kohta.touchpoints", 1), TP("kohta.touchpoints", 0), TP("kohta.repartition", 0)
+    control, revoked = TP("kohta.control", 0), TP("kohta.touchpoints", 2)
 
     async def run() -> tuple[list, list]:
         app = create_app(KohtaSettings(data_dir=tmp_path), CollectorRegistry())
@@ -268,10 +271,13 @@ def test_a_read_again_takes_every_other_partition_back_to_what_the_drain_loop_ha
             seeks.append((partition, offset, consumer.flow_active))
 
         monkeypatch.setattr(consumer, "seek", seek)
-        continuity.after_seek({hole: 460, handed: 200, fresh: 40})
+        monkeypatch.setattr(consumer, "assignment", lambda: {hole, handed, fresh, control})
+        continuity.after_seek({hole: 460, handed: 200, fresh: 40, revoked: 7})
         for offset in range(200, 263):
             continuity.check(handed, offset)
         consumer._read_offset[handed] = 262
+        consumer._read_offset[control] = 3
+        consumer._read_offset[revoked] = 9
         consumer.resume_flow()
         await consumer.reread_from(hole, 460)
         first = sorted(seeks)
