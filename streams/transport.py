@@ -119,7 +119,7 @@ class _Consumer(faust_aiokafka.Consumer):
         The drain loop, let go mid-batch by the stop, drops the rest of what it fetched
         for every partition, and the consumer's position stays past those records. Only
         a later message would reveal the gap, and a partition with nothing more to come
-        has none: in the SIGKILL test's stall (5 of 89 loop runs, 2026-12-07) a worker
+        has none: in the SIGKILL test's stall (5 of 91 loop runs, 2026-12-07) a worker
         had handed over touchpoints:0 up to 262 with its position at 314, the log's end,
         for 90 s. Reading the last one handed again costs at most one redelivery, which
         the engine skips; it may not have reached the agent (the stop cancels a
